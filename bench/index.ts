@@ -6,6 +6,11 @@
 import { spawnRedis, type RedisServer } from '../test/support/redisProcess';
 import { runCase, table, type BenchCase, type CaseResult } from './harness';
 import { commandCases } from './cases/commands';
+import { cacheCases } from './cases/cache';
+import { sessionCases } from './cases/sessions';
+import { operatorCases } from './cases/operators';
+import { streamCases } from './cases/streams';
+import { pubsubCases } from './cases/pubsub';
 
 export interface BenchContext {
   readonly url: string;
@@ -13,7 +18,14 @@ export interface BenchContext {
 }
 
 /** Each capability adds its cases here. */
-const suites: ReadonlyArray<(ctx: BenchContext) => Promise<BenchCase[]>> = [commandCases];
+const suites: ReadonlyArray<(ctx: BenchContext) => Promise<BenchCase[]>> = [
+  commandCases,
+  cacheCases,
+  sessionCases,
+  operatorCases,
+  streamCases,
+  pubsubCases,
+];
 
 const main = async (): Promise<void> => {
   const filter = process.argv[2];

@@ -7,12 +7,22 @@ import { createRedis, loadRedisOptions, redactUrl, type RedisClient } from '../s
 import { spawnRedis, type RedisServer } from '../test/support/redisProcess';
 import { configurationDemo } from './sections/configuration';
 import { connectionDemo } from './sections/connection';
+import { cacheDemo } from './sections/cache';
+import { pubsubDemo } from './sections/pubsub';
+import { keyspaceDemo } from './sections/keyspace';
+import { streamsDemo } from './sections/streams';
+import { sessionsDemo } from './sections/sessions';
 import { say, title } from './print';
 
 /** Each capability adds its part here. */
 const sections: ReadonlyArray<[string, (client: RedisClient) => Promise<void>]> = [
   ['Configuration: one set of settings, every input form', configurationDemo],
   ['Connection and command metrics', connectionDemo],
+  ['Cache: typed TaskEithers, memory tier over Redis', cacheDemo],
+  ['Pub/sub: hot, shared, typed channels and patterns', pubsubDemo],
+  ['Keyspace notifications: watching sessions expire', keyspaceDemo],
+  ['Streams: a consumer group with acks and a dead-letter stream', streamsDemo],
+  ['Sessions: typed, expiring, per user, conflict-safe (the seed’s SessionService)', sessionsDemo],
 ];
 
 const main = async (): Promise<void> => {

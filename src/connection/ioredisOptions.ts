@@ -127,6 +127,9 @@ export const clusterOptionsFor = (
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: Math.max(1000, options.connectTimeoutMs),
+    // The subscriber Cluster also serves SSUBSCRIBE: ioredis then keeps one connection per shard
+    // (opened only for shards that have sharded channels) and routes each channel by its slot.
+    ...(role === 'subscriber' ? { shardedSubscribers: true } : {}),
     clusterRetryStrategy: reconnectStrategy(options, everReady),
     // TLS certificates name the host the user configured, not the IP the cluster announces.
     ...(options.tls !== undefined ? { dnsLookup: (address, cb) => cb(null, address) } : {}),

@@ -6,3 +6,17 @@
 export { createTestScheduler } from './createTestScheduler';
 export { recordingLogger } from './recordingLogger';
 export type { LogLine, RecordingLogger } from './recordingLogger';
+export { testMessage } from './testMessage';
+export type { TestMessageOptions, TestStreamMessage } from './testMessage';
+export { scriptedGroup } from './scriptedGroup';
+export type {
+  AckRecord,
+  DeadLetterRecord,
+  DeliveryRecord,
+  ScriptedGroup,
+  ScriptedGroupConfig,
+} from './scriptedGroup';
+export { recordingStream } from './recordingStream';
+export type { RecordedEntry, RecordingStream, RecordingStreamOptions } from './recordingStream';
+export { fakePipeline } from './fakePipeline';
+export type { FakePipeline, FakePipelineOptions, SentPipeline } from './fakePipeline';

@@ -19,6 +19,43 @@ describe('public API', () => {
         'redactUrl',
         'RedisOptionsCodec',
         'Secret',
+        // Sources
+        'fromStream',
+        'readStreamRange',
+        'fromStreamGroup',
+        'streamGroupStats',
+        'fromChannel',
+        'fromPattern',
+        'fromKeyspace',
+        // Operators
+        'ackAfter',
+        'retryWithBackoff',
+        'exponential',
+        'fixed',
+        'jittered',
+        'upTo',
+        'delaysOf',
+        'batchPipeline',
+        'BatchOverflowError',
+        'decodeWith',
+        'deadLetter',
+        // Sinks
+        'toStream',
+        'publishTo',
+        // Cache
+        'Cache',
+        'JsonSerializer',
+        'wire',
+        'DateFromISOString',
+        'BigIntFromString',
+        'mapFromEntries',
+        // Sessions
+        'Session',
+        'Conflict',
+        'SessionNotFound',
+        'InvalidSessionInput',
+        'expressSessionStore',
+        'ExpressSessionData',
         // Errors
         'ConfigError',
         'ConnectionError',
@@ -34,6 +71,15 @@ describe('public API', () => {
   });
 
   it('exports exactly these names from /testing', () => {
-    expect(Object.keys(testing).sort()).toEqual(['createTestScheduler', 'recordingLogger'].sort());
+    expect(Object.keys(testing).sort()).toEqual(
+      [
+        'createTestScheduler',
+        'recordingLogger',
+        'testMessage',
+        'scriptedGroup',
+        'recordingStream',
+        'fakePipeline',
+      ].sort(),
+    );
   });
 });

@@ -17,6 +17,8 @@ describe('built package', () => {
 
   it('emits JavaScript and declarations to dist/', () => {
     for (const f of [
+      'lua/cache-release-1.lua',
+      'lua/session-get-1.lua',
       'index.js',
       'index.d.ts',
       'index.mjs',

@@ -1,0 +1,138 @@
+/**
+ * The stream wire format, in one place. With a codec a value is one field `data` holding
+ * `JSON.stringify(codec.encode(value))`; without one the value is the entry's field map.
+ * Reading is lenient so entries written by redis-cli and other clients decode too: a `data`
+ * field that is not JSON is given to the codec as the plain string, and an entry without a
+ * `data` field is given to the codec as its field map.
+ *
+ * @internal
+ */
+import * as E from 'fp-ts/Either';
+import type * as t from 'io-ts';
+import { DecodeError, EncodeError } from '../errors';
+import type { RawEntry, StreamFields } from './streamReplies';
+
+/** A codec for stream values: decodes what JSON.parse gives (or a field map), encodes to JSON. */
+export type StreamCodec<A> = t.Type<A, unknown, unknown>;
+
+/** The one field a codec-encoded value is written to. */
+export const DATA_FIELD = 'data';
+
+/** A value written without a codec: field → value (numbers are written as strings). */
+export type FieldInput = Readonly<Record<string, string | number>>;
+
+/**
+ * The `field value …` arguments of XADD for `value`.
+ *
+ * @throws EncodeError when the value cannot be encoded (JSON cycle, empty field map…)
+ */
+export const encodeEntry = <A>(stream: string, value: A, codec?: StreamCodec<A>): string[] => {
+  if (codec !== undefined) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(codec.encode(value));
+    } catch (e) {
+      throw new EncodeError(stream, e instanceof Error ? e.message : 'not serialisable', {
+        cause: e,
+      });
+    }
+    if (json === undefined) throw new EncodeError(stream, 'the codec encoded to undefined');
+    return [DATA_FIELD, json];
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new EncodeError(stream, 'without a codec a value must be a field map');
+  const args: string[] = [];
+  for (const [field, v] of Object.entries(value as FieldInput)) {
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw new EncodeError(stream, `field ${field} must be a string or a number`);
+    args.push(field, String(v));
+  }
+  if (args.length === 0) throw new EncodeError(stream, 'an entry needs at least one field');
+  return args;
+};
+
+const failure = (stream: string, id: string, problem: string, errors: t.Errors = []) =>
+  new DecodeError(stream, errors, {
+    message: `Cannot decode entry ${id} of ${stream}: ${problem}`,
+  });
+
+/**
+ * Decodes an entry's fields. Without a codec the field map is the value.
+ *
+ * @returns the value, or a `DecodeError` naming the stream and the entry id (never the value)
+ */
+export const decodeEntry = <A>(
+  stream: string,
+  id: string,
+  fields: StreamFields,
+  codec?: StreamCodec<A>,
+): E.Either<DecodeError, A> => {
+  if (codec === undefined) {
+    return Object.keys(fields).length === 0
+      ? E.left(failure(stream, id, 'the entry has no fields'))
+      : E.right(fields as unknown as A);
+  }
+  const data = fields[DATA_FIELD];
+  if (data === undefined) {
+    const r = codec.decode(fields);
+    return E.isRight(r) ? r : E.left(withId(stream, id, r.left));
+  }
+  let parsed: unknown;
+  let isJson = true;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    isJson = false;
+  }
+  if (isJson) {
+    const r = codec.decode(parsed);
+    if (E.isRight(r)) return r;
+    // a plain-string codec given JSON-looking text written by another tool ("123")
+    const asText = codec.decode(data);
+    return E.isRight(asText) ? asText : E.left(withId(stream, id, r.left));
+  }
+  const asText = codec.decode(data);
+  return E.isRight(asText)
+    ? asText
+    : E.left(
+        failure(
+          stream,
+          id,
+          data === '' ? 'the data field is empty' : 'the data field is not JSON',
+          asText.left,
+        ),
+      );
+};
+
+const withId = (stream: string, id: string, errors: t.Errors): DecodeError => {
+  const base = new DecodeError(stream, errors);
+  return new DecodeError(stream, errors, {
+    message: base.message.replace(`at ${stream}:`, `in entry ${id} of ${stream}:`),
+  });
+};
+
+/** What a plain reader does with an entry that fails to decode. */
+export type OnDecodeError = 'error' | 'skip';
+
+/**
+ * Decodes a page of entries into `StreamEntry`s; deleted entries (no fields) are left out.
+ *
+ * @throws DecodeError with `onDecodeError: 'error'`
+ */
+export const decodeEntries = <A>(
+  stream: string,
+  entries: ReadonlyArray<RawEntry>,
+  codec: StreamCodec<A> | undefined,
+  onDecodeError: OnDecodeError,
+  skipped: (id: string, error: DecodeError) => void,
+): Array<{ stream: string; id: string; value: A }> => {
+  const out: Array<{ stream: string; id: string; value: A }> = [];
+  for (const e of entries) {
+    if (e.fields === null) continue;
+    const r = decodeEntry(stream, e.id, e.fields, codec);
+    if (E.isRight(r)) out.push({ stream, id: e.id, value: r.right });
+    else if (onDecodeError === 'error') throw r.left;
+    else skipped(e.id, r.left);
+  }
+  return out;
+};

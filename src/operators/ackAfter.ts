@@ -1,0 +1,180 @@
+import {
+  Observable,
+  asyncScheduler,
+  from,
+  timer,
+  type Subscription,
+  type ObservableInput,
+  type OperatorFunction,
+  type SchedulerLike,
+} from 'rxjs';
+import type { StreamMessage } from '../sources/StreamEntry';
+
+/**
+ * Options of {@link ackAfter}.
+ *
+ * @since 0.1.0
+ */
+export interface AckAfterConfig<A> {
+  /** @defaultValue 1 — handlers running at once (order of results is kept only with 1) */
+  readonly concurrency?: number;
+  /** Called when a handler fails (besides the source's logger and `stream.failed` counter). */
+  readonly onError?: (error: unknown, message: StreamMessage<A>) => void;
+  /**
+   * After an unsubscribe, how long handlers already running may take to finish (and be acked)
+   * before they are cut and their messages released.
+   * @defaultValue 5000
+   */
+  readonly drainTimeoutMs?: number;
+  /** @defaultValue asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Runs `handler` for each message and acknowledges the message only after the handler's
+ * result completed; emits the handler's values.
+ *
+ * Up to `concurrency` handlers run at once; the others wait (holding their slot of the
+ * source's `maxInFlight`). Acks are batched by the source: the acks requested while one XACK is
+ * on its way go together in the next one. A handler that fails (throws, rejects, errors)
+ * releases its message — it stays pending and is delivered again after `claimIdleMs`, until
+ * `maxDeliveries` sends it to the dead-letter stream — and the stream goes on. On unsubscribe,
+ * messages not started yet are released at once and running handlers may finish (and ack)
+ * within `drainTimeoutMs`.
+ *
+ * ```text
+ * source:   --a-----b-----c--|
+ * handler:    a:--x| b:--#  c:--y|
+ * result:   -----x-----------y|      (a acked, b released for redelivery, c acked)
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { ackAfter, createRedis, fromStreamGroup } from '@mamey/persistence-redis';
+ *
+ * const client = createRedis(process.env.REDIS_URL);
+ * fromStreamGroup(client, { stream: 'events', group: 'mailer', consumer: 'mailer-1' })
+ *   .pipe(ackAfter(async (m) => m.value['to'], { concurrency: 4 }))
+ *   .subscribe((to) => console.log('mailed', to));
+ * ```
+ * @param handler the work per message; its completion acknowledges the message
+ * @param config see {@link AckAfterConfig}
+ * @returns an operator from messages to the handler's values
+ * @throws TypeError at call time for an invalid concurrency
+ * @see fromStreamGroup
+ * @since 0.1.0
+ */
+export const ackAfter =
+  <A, B>(
+    handler: (message: StreamMessage<A>) => ObservableInput<B>,
+    config: AckAfterConfig<A> = {},
+  ): OperatorFunction<StreamMessage<A>, B> =>
+  (source) => {
+    const { concurrency = 1, onError, drainTimeoutMs = 5000, scheduler = asyncScheduler } = config;
+    if (!(concurrency >= 1))
+      throw new TypeError(`ackAfter: concurrency must be ≥ 1, got ${concurrency}`);
+    return new Observable<B>((subscriber) => {
+      // Hand-rolled rather than mergeMap(…, concurrency): no inner Observable per message, and
+      // the queue of messages not started yet is ours, to release on unsubscribe.
+      // a FIFO with a moving head: Array#shift copies the whole array each time
+      let waiting: Array<StreamMessage<A> | undefined> = [];
+      let head = 0;
+      const take = (): StreamMessage<A> => {
+        const m = waiting[head]!;
+        waiting[head++] = undefined;
+        if (head === waiting.length) {
+          waiting = [];
+          head = 0;
+        }
+        return m;
+      };
+      const running = new Map<StreamMessage<A>, Subscription | undefined>();
+      let sourceDone = false;
+      let stopped = false;
+      let onDrained: (() => void) | undefined;
+
+      // a loop, not recursion: handlers that complete synchronously must not grow the stack
+      let pumping = false;
+      const pump = (): void => {
+        if (pumping) return;
+        pumping = true;
+        while (!stopped && running.size < concurrency && head < waiting.length) start(take());
+        pumping = false;
+        if (!stopped && sourceDone && running.size === 0 && head === waiting.length)
+          subscriber.complete();
+      };
+      const finish = (m: StreamMessage<A>): void => {
+        running.delete(m);
+        if (!stopped) pump();
+        else if (running.size === 0) onDrained?.();
+      };
+      const succeed = (m: StreamMessage<A>): void => {
+        m.ack().catch(() => undefined); // failures are logged and counted by the source
+        finish(m);
+      };
+      const fail = (m: StreamMessage<A>, error: unknown): void => {
+        m.release(error ?? new Error('handler failed'));
+        onError?.(error, m);
+        finish(m);
+      };
+      const emit = (v: B): void => {
+        if (!stopped) subscriber.next(v);
+      };
+
+      // The handler runs detached from the subscription, so an unsubscribe lets it finish
+      // and ack instead of abandoning work that is half done.
+      const start = (m: StreamMessage<A>): void => {
+        running.set(m, undefined);
+        let result: ObservableInput<B>;
+        try {
+          result = handler(m);
+        } catch (e) {
+          return fail(m, e);
+        }
+        if (result instanceof Promise) {
+          (result as Promise<B>).then(
+            (v) => {
+              emit(v);
+              succeed(m);
+            },
+            (e: unknown) => fail(m, e),
+          );
+          return;
+        }
+        const handling = from(result).subscribe({
+          next: emit,
+          error: (e: unknown) => fail(m, e),
+          complete: () => succeed(m),
+        });
+        if (running.has(m)) running.set(m, handling);
+      };
+
+      const main = source.subscribe({
+        next: (m) => {
+          waiting.push(m);
+          pump();
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          sourceDone = true;
+          pump();
+        },
+      });
+
+      return () => {
+        stopped = true;
+        main.unsubscribe();
+        for (const m of waiting.slice(head)) m?.release();
+        waiting = [];
+        if (running.size === 0) return;
+        const cut = timer(drainTimeoutMs, scheduler).subscribe(() => {
+          for (const [m, handling] of running) {
+            handling?.unsubscribe();
+            m.release();
+          }
+          running.clear();
+        });
+        onDrained = () => cut.unsubscribe();
+      };
+    });
+  };

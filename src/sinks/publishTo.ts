@@ -1,0 +1,129 @@
+/**
+ * `publishTo`: a sink that publishes each value on a channel (PUBLISH or SPUBLISH).
+ *
+ * @since 0.1.0
+ */
+import type * as t from 'io-ts';
+import { defer, map, mergeMap, Observable, type OperatorFunction } from 'rxjs';
+import type { RedisClient } from '../connection/RedisClient';
+import { EncodeError, toRedisError } from '../errors';
+
+/**
+ * Options of {@link publishTo}.
+ *
+ * @since 0.1.0
+ */
+export interface PublishToConfig<A = string> {
+  /** Encodes each value to its wire form. Without it values must be strings. */
+  readonly codec?: t.Type<A, string, unknown>;
+  /**
+   * SPUBLISH instead of PUBLISH (Redis 7 sharded pub/sub; on a Cluster it goes to the master of
+   * the channel's slot). Subscribers need `fromChannel(…, { sharded: true })`.
+   * @defaultValue false
+   */
+  readonly sharded?: boolean;
+  /**
+   * How many PUBLISHes may be in flight at once (they are auto-pipelined together); the source is
+   * not read further while the limit is reached.
+   * @defaultValue 100
+   */
+  readonly concurrency?: number;
+}
+
+/** Emits `[index, value]` pairs in index order, whatever order they arrive in. */
+const inIndexOrder =
+  <R>(): OperatorFunction<readonly [number, R], R> =>
+  (source) =>
+    new Observable<R>((subscriber) => {
+      const early = new Map<number, R>();
+      let next = 0;
+      return source.subscribe({
+        next: ([i, r]) => {
+          early.set(i, r);
+          while (early.has(next)) {
+            const v = early.get(next) as R;
+            early.delete(next);
+            next += 1;
+            subscriber.next(v);
+          }
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      });
+    });
+
+/**
+ * Publishes every value of the source on `channel` and emits, for each, the number of clients
+ * that received it (on a Cluster with plain PUBLISH: the subscribers on the node that took it,
+ * as Redis counts them), in input order. Fails with a `RedisError` when a PUBLISH fails and with
+ * an `EncodeError` when the codec throws. Pub/sub keeps nothing: a message nobody is subscribed to
+ * is gone (the count is 0).
+ *
+ * ```text
+ * source   ──a──b────c──|
+ * emitted  ───1───1────0─|     receivers of a, b, c
+ * ```
+ *
+ * @param client the client whose command connection publishes
+ * @param channel the channel, without the `instance` prefix (which is applied)
+ * @param config see {@link PublishToConfig}
+ * @returns an operator from values to receiver counts
+ * @throws TypeError when the channel is empty or `concurrency` is not a positive integer
+ * @example
+ * ```ts
+ * from(['created', 'paid']).pipe(publishTo(client, 'orders')).subscribe((receivers) =>
+ *   console.log(`${receivers} subscribers got it`),
+ * );
+ * ```
+ * @see fromChannel
+ * @since 0.1.0
+ */
+export function publishTo(
+  client: RedisClient,
+  channel: string,
+  config?: PublishToConfig<string> & { readonly codec?: undefined },
+): OperatorFunction<string, number>;
+export function publishTo<A>(
+  client: RedisClient,
+  channel: string,
+  config: PublishToConfig<A> & { readonly codec: t.Type<A, string, unknown> },
+): OperatorFunction<A, number>;
+export function publishTo<A>(
+  client: RedisClient,
+  channel: string,
+  config: PublishToConfig<A> = {},
+): OperatorFunction<A, number> {
+  const { codec, sharded = false, concurrency = 100 } = config;
+  if (typeof channel !== 'string' || channel === '')
+    throw new TypeError('publishTo: the channel must be a non-empty string');
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TypeError('publishTo: concurrency must be a positive integer');
+  const full = client.key(channel);
+  const command = sharded ? 'SPUBLISH' : 'PUBLISH';
+  const encode = (value: A): string => {
+    if (codec === undefined) return value as unknown as string;
+    try {
+      return codec.encode(value);
+    } catch (e) {
+      throw new EncodeError(channel, e instanceof Error ? e.message : 'the codec threw', {
+        cause: e,
+      });
+    }
+  };
+  const publish = (value: A): Promise<number> => {
+    const message = encode(value);
+    return (sharded ? client.redis.spublish(full, message) : client.redis.publish(full, message))
+      .then(Number)
+      .catch((e: unknown) => {
+        throw toRedisError(e, command);
+      });
+  };
+  return (source) =>
+    source.pipe(
+      mergeMap(
+        (value, i) => defer(() => publish(value)).pipe(map((n) => [i, n] as const)),
+        concurrency,
+      ),
+      inIndexOrder<number>(),
+    );
+}
