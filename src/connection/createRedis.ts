@@ -23,7 +23,12 @@ import { parseRedisOptions } from '../config/loadRedisOptions';
 import type { RedisOptions, RedisOptionsInput } from '../config/types';
 import { ConnectionError, TimeoutError, toRedisError, type RedisError } from '../errors';
 import { prefixKey, unprefixKey } from '../internal/keys';
-import { clusterOptionsFor, redisOptionsFor, type ConnectionRole } from './ioredisOptions';
+import {
+  clusterOptionsFor,
+  reconnectStrategy,
+  redisOptionsFor,
+  type ConnectionRole,
+} from './ioredisOptions';
 import { MetricsRecorder } from './metrics';
 import type {
   CloseHook,
@@ -81,6 +86,74 @@ const shutdown = async (c: Commands, timeLeftMs: () => number): Promise<void> =>
 };
 
 /**
+ * Keeps two ioredis Cluster internals from holding a process open after `close()` when every
+ * node is dead (ioredis 6 offers no option for either; both are guarded and skipped when the
+ * internals look different):
+ * - the pub/sub connections the Cluster's `ClusterSubscriber` builds itself get ioredis' default
+ *   `disconnectTimeout` (2 s), not ours. While the nodes are dead it keeps replacing them and
+ *   disconnecting the dead ones, and each such disconnect of an already closed socket arms a
+ *   2 s timer that nothing clears. They get our `disconnectTimeout` as they are created.
+ * - the sharded subscriber group re-reads the slots after a back-off (up to 2.5 s) when a shard's
+ *   subscriber cannot connect, on a timer `disconnect()` does not clear. The same back-off is
+ *   kept here on timers of ours, which the returned function clears (none is armed once
+ *   `closing()`).
+ *
+ * @returns a function clearing what is still pending; call it when the Cluster is closed
+ */
+const containClusterTimers = (cluster: Cluster, closing: () => boolean): (() => void) => {
+  const internals = cluster as unknown as {
+    readonly options?: { readonly redisOptions?: { readonly disconnectTimeout?: number } };
+    readonly subscriber?: Record<string, unknown>;
+    readonly subscriberGroupEmitter?: NodeJS.EventEmitter;
+  };
+  const disconnectTimeout = internals.options?.redisOptions?.disconnectTimeout;
+  const inner = internals.subscriber;
+  if (typeof disconnectTimeout === 'number' && typeof inner === 'object' && inner !== null) {
+    const descriptor = Object.getOwnPropertyDescriptor(inner, 'subscriber');
+    if (descriptor !== undefined && 'value' in descriptor && descriptor.configurable) {
+      let current: unknown = descriptor.value;
+      Object.defineProperty(inner, 'subscriber', {
+        configurable: true,
+        enumerable: descriptor.enumerable ?? true,
+        get: () => current,
+        set: (next: unknown) => {
+          const connector = (next as { connector?: { disconnectTimeout?: unknown } } | null)
+            ?.connector;
+          if (connector !== undefined && typeof connector.disconnectTimeout === 'number')
+            connector.disconnectTimeout = Math.min(connector.disconnectTimeout, disconnectTimeout);
+          current = next;
+        },
+      });
+    }
+  }
+  const pending = new Set<NodeJS.Timeout>();
+  const group = internals.subscriberGroupEmitter;
+  const FAILED = 'subscriberConnectFailed';
+  // ioredis' own handler: emit the error, then after `delay` re-read the slots, which is what
+  // its handler of 'moved' does at once.
+  if (
+    group !== undefined &&
+    group.listenerCount(FAILED) === 1 &&
+    group.listenerCount('moved') > 0
+  ) {
+    group.removeAllListeners(FAILED);
+    group.on(FAILED, ({ delay, error }: { delay: number; error: unknown }) => {
+      cluster.emit('error', error);
+      if (closing()) return;
+      const timer = setTimeout(() => {
+        pending.delete(timer);
+        group.emit('moved');
+      }, delay);
+      pending.add(timer);
+    });
+  }
+  return () => {
+    for (const timer of pending) clearTimeout(timer);
+    pending.clear();
+  };
+};
+
+/**
  * Creates a client. Nothing is awaited: the command connection starts connecting at once
  * (watch `status$` or call `ready()`); the subscriber and dedicated connections are opened on
  * first use.
@@ -115,6 +188,15 @@ class Client implements RedisClient {
   readonly #authFailed = new Subject<RedisError>();
   #everReady = false;
   #closing: Promise<void> | undefined;
+  /**
+   * Set by `close()` once the close hooks are done: from then on no connection is reconnected
+   * (every retry strategy consults it), so a dead server or Cluster cannot keep reconnect timers
+   * and sockets alive after `close()`.
+   */
+  #cutting = false;
+  readonly #isCutting = (): boolean => this.#cutting;
+  /** Clear the pending internal timers of the client's Clusters (see `containClusterTimers`). */
+  readonly #releaseTimers: Array<() => void> = [];
 
   constructor(readonly options: RedisOptions) {
     this.metrics = new MetricsRecorder(options.metrics);
@@ -143,14 +225,18 @@ class Client implements RedisClient {
     const everReady = () => this.#everReady;
     if (this.options.mode === 'cluster') {
       const nodes = this.options.endpoints.map((e) => ({ host: e.host, port: e.port }));
-      const cluster = new Cluster(nodes, clusterOptionsFor(this.options, role, everReady));
+      const cluster = new Cluster(
+        nodes,
+        clusterOptionsFor(this.options, role, everReady, this.#isCutting),
+      );
+      this.#releaseTimers.push(containClusterTimers(cluster, this.#isCutting));
       const track = () => cluster.nodes().forEach((n) => this.metrics.watchAddress(addressOf(n)));
       cluster.on('+node', track);
       cluster.on('refresh', track);
       cluster.on('ready', track);
       return cluster;
     }
-    const redis = new Redis(redisOptionsFor(this.options, role, everReady));
+    const redis = new Redis(redisOptionsFor(this.options, role, everReady, this.#isCutting));
     this.metrics.watchAddress(addressOf(redis));
     return redis;
   }
@@ -210,15 +296,25 @@ class Client implements RedisClient {
     let redis: Redis;
     if (this.redis instanceof Cluster) {
       const target = await this.#masterFor(this.redis, forKey);
-      const { redisOptions } = clusterOptionsFor(this.options, 'blocking', everReady);
+      // close() may have begun while the master was looked up: open nothing it would miss.
+      if (this.#closing !== undefined)
+        throw new ConnectionError('closed', 'Redis client is closed');
+      const { redisOptions } = clusterOptionsFor(
+        this.options,
+        'blocking',
+        everReady,
+        this.#isCutting,
+      );
       redis = new Redis({
         ...redisOptions,
         host: target.host,
         port: target.port,
         lazyConnect: true,
+        // Like every connection of the client: capped, and never once close() cuts connections.
+        retryStrategy: reconnectStrategy(this.options, everReady, this.#isCutting),
       });
     } else {
-      redis = new Redis(redisOptionsFor(this.options, 'blocking', everReady));
+      redis = new Redis(redisOptionsFor(this.options, 'blocking', everReady, this.#isCutting));
     }
     this.metrics.watchAddress(addressOf(redis));
     this.#watch(redis, 'blocking');
@@ -310,12 +406,14 @@ class Client implements RedisClient {
     const hooks = [...this.#hooks];
     this.#hooks.clear();
     await within(Promise.allSettled(hooks.map((h) => h(left()))), left());
+    this.#cutting = true;
     for (const d of this.#dedicated) d.disconnect();
     this.#dedicated.clear();
     await Promise.all([
       this.#subscriber !== undefined ? shutdown(this.#subscriber, left) : undefined,
       shutdown(this.redis, left),
     ]);
+    for (const release of this.#releaseTimers) release();
     this.#finish();
   }
 

@@ -31,13 +31,18 @@ export const toTlsOptions = (options: RedisOptions): TlsConnectionOptions | unde
   };
 };
 
+const never = (): boolean => false;
+
 /**
  * ioredis' own reconnect, with a cap on the delay. With `abortConnect`, a client that never got
- * ready gives up instead of retrying forever (the .NET behaviour of `abortConnect=true`).
+ * ready gives up instead of retrying forever (the .NET behaviour of `abortConnect=true`). Once
+ * `closing()` says the client is closing its connections, nothing is retried: a reconnect timer
+ * armed then would keep the process alive (and reopen what `close()` just closed).
  */
 export const reconnectStrategy =
-  (options: RedisOptions, everReady: () => boolean) =>
+  (options: RedisOptions, everReady: () => boolean, closing: () => boolean = never) =>
   (times: number): number | null => {
+    if (closing()) return null;
     if (options.abortConnect && !everReady()) return null;
     return Math.min(50 * 2 ** Math.min(times - 1, 10), options.reconnectMaxDelayMs);
   };
@@ -83,11 +88,12 @@ export const redisOptionsFor = (
   options: RedisOptions,
   role: ConnectionRole,
   everReady: () => boolean,
+  closing: () => boolean = never,
 ): IORedisOptions => {
   const base: IORedisOptions = {
     ...nodeOptions(options, role),
     db: options.database,
-    retryStrategy: reconnectStrategy(options, everReady),
+    retryStrategy: reconnectStrategy(options, everReady, closing),
   };
   if (options.mode === 'sentinel' && options.sentinel !== undefined) {
     const s = options.sentinel;
@@ -102,18 +108,23 @@ export const redisOptionsFor = (
       ...(sentinelTls !== undefined
         ? { enableTLSForSentinelMode: true, sentinelTLS: sentinelTls }
         : {}),
-      sentinelRetryStrategy: reconnectStrategy(options, everReady),
+      sentinelRetryStrategy: reconnectStrategy(options, everReady, closing),
     };
   }
   const first: Endpoint = options.endpoints[0] ?? { host: 'localhost', port: 6379 };
   return { ...base, host: first.host, port: first.port };
 };
 
-/** Options for an ioredis Cluster of the given role. */
+/**
+ * Options for an ioredis Cluster of the given role. Its node connections never reconnect
+ * (ioredis gives them `retryStrategy: null` and re-reads the slots instead); the Cluster as a
+ * whole reconnects through `clusterRetryStrategy`, which stops once `closing()` says so.
+ */
 export const clusterOptionsFor = (
   options: RedisOptions,
   role: ConnectionRole,
   everReady: () => boolean,
+  closing: () => boolean = never,
 ): ClusterOptions => {
   const { enableAutoPipelining, lazyConnect, ...perNode } = nodeOptions(options, role);
   return {
@@ -130,7 +141,7 @@ export const clusterOptionsFor = (
     // The subscriber Cluster also serves SSUBSCRIBE: ioredis then keeps one connection per shard
     // (opened only for shards that have sharded channels) and routes each channel by its slot.
     ...(role === 'subscriber' ? { shardedSubscribers: true } : {}),
-    clusterRetryStrategy: reconnectStrategy(options, everReady),
+    clusterRetryStrategy: reconnectStrategy(options, everReady, closing),
     // TLS certificates name the host the user configured, not the IP the cluster announces.
     ...(options.tls !== undefined ? { dnsLookup: (address, cb) => cb(null, address) } : {}),
   };

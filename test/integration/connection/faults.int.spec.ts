@@ -1,10 +1,10 @@
 /**
  * The connection against servers spawned for the purpose: TLS, ACL users, wrong passwords,
  * Sentinel discovery, a server that dies and comes back, abortConnect, and a process that must
- * exit by itself after close().
+ * exit by itself after close(), also when every node of its Cluster is dead.
  */
 import * as E from 'fp-ts/Either';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { inspect } from 'node:util';
 import { join } from 'node:path';
 import { firstValueFrom, filter, toArray, takeWhile } from 'rxjs';
@@ -12,13 +12,14 @@ import { ConnectionError, createRedis, type RedisClient } from '../../../src';
 import { recordingLogger } from '../../../src/testing';
 import { spawnRedis, type RedisServer, type TlsRedisServer } from '../../support/redisProcess';
 import { spawnSentinel, type RedisSentinel } from '../../support/sentinel';
+import { spawnCluster, type RedisCluster } from '../../support/cluster';
 import { findFreePort } from '../../support/ports';
 import { testRedisUrl, uniquePrefix } from '../../support/env';
 
 const PASSWORD = 'Acl-Pa55-w0rd!';
 
 describe('connection faults and security', () => {
-  const servers: Array<RedisServer | RedisSentinel> = [];
+  const servers: Array<RedisServer | RedisSentinel | RedisCluster> = [];
   const clients: RedisClient[] = [];
   const track = (c: RedisClient) => (clients.push(c), c);
 
@@ -196,5 +197,84 @@ describe('connection faults and security', () => {
     );
     expect(out.trim()).toBe('closed');
     expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  describe('Cluster loss', () => {
+    let cluster: RedisCluster;
+    beforeAll(async () => {
+      cluster = await spawnCluster({ masters: 3, replicasPerMaster: 0 });
+      servers.push(cluster);
+    }, 120_000);
+
+    it('a process whose Cluster nodes are all dead exits by itself after close()', async () => {
+      const prefix = uniquePrefix('cluster-exit');
+      // Uses the command connection, the subscriber (also sharded) and a dedicated connection,
+      // then waits for a line on stdin: the nodes are all dead by then.
+      const script = `
+        const { createRedis } = require('./src');
+        (async () => {
+          const client = createRedis({
+            cluster: process.env.NODES.split(','),
+            instance: '${prefix}',
+            reconnectMaxDelayMs: 200,
+          });
+          await client.redis.set(client.key('k'), 'v');
+          const sub = client.subscriber();
+          await sub.subscribe(client.key('ch'));
+          await sub.ssubscribe(client.key('sch'));
+          const d = await client.dedicated(client.key('s'));
+          d.redis.xread('BLOCK', 0, 'STREAMS', client.key('s'), '$').catch(() => {});
+          await new Promise((r) => setTimeout(r, 100));
+          console.log('ready');
+          await new Promise((r) => process.stdin.once('data', r));
+          process.stdin.destroy();
+          await client.ping()();
+          await client.close({ timeoutMs: 1000 });
+          console.log('closed');
+        })();`;
+      const child = spawn(
+        process.execPath,
+        ['-r', 'ts-node/register/transpile-only', '-e', script],
+        {
+          cwd: join(__dirname, '..', '..', '..'),
+          env: {
+            ...process.env,
+            NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
+          },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+      const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      /** Resolves with the time `line` was printed; fails when the child exits first. */
+      const printed = (line: string): Promise<number> => {
+        const at = new Promise<number>((resolve, reject) => {
+          child.stdout.on('data', () => stdout.split('\n').includes(line) && resolve(Date.now()));
+          void exited.then(() => reject(new Error(`exited before '${line}':\n${stderr}`)));
+        });
+        at.catch(() => undefined);
+        return at;
+      };
+      try {
+        const ready = printed('ready');
+        const closed = printed('closed');
+        await ready;
+        await Promise.all(cluster.nodes.map((n) => cluster.kill(n.port)));
+        // let the client notice and start reconnecting to the dead nodes
+        await new Promise((r) => setTimeout(r, 1000));
+        child.stdin.end('close\n');
+        const closedAt = await closed;
+        expect(await exited).toBe(0);
+        // ioredis' reconnect and destroy timers of the dead nodes must not hold it open
+        expect(Date.now() - closedAt).toBeLessThan(1000);
+      } finally {
+        clearTimeout(killer);
+        child.kill('SIGKILL');
+      }
+    }, 60_000);
   });
 });

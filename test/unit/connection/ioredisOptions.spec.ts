@@ -136,4 +136,37 @@ describe('reconnectStrategy', () => {
     ready = true;
     expect(next(1)).toBe(50);
   });
+
+  it('stops retrying once the client is closing', () => {
+    let closing = false;
+    const next = reconnectStrategy(
+      opts({}),
+      () => true,
+      () => closing,
+    );
+    expect(next(3)).toBe(200);
+    closing = true;
+    expect(next(3)).toBeNull();
+  });
+
+  it('is what every connection of every mode consults, the Cluster itself included', () => {
+    let closing = false;
+    const isClosing = () => closing;
+    const strategies = [
+      redisOptionsFor(opts({}), 'command', never, isClosing).retryStrategy,
+      redisOptionsFor(opts({}), 'blocking', never, isClosing).retryStrategy,
+      clusterOptionsFor(opts({ cluster: ['127.0.0.1:7000'] }), 'subscriber', never, isClosing)
+        .clusterRetryStrategy,
+    ];
+    const sentinel = redisOptionsFor(
+      opts({ sentinel: { masterName: 'm', sentinels: ['127.0.0.1:26379'] } }),
+      'command',
+      never,
+      isClosing,
+    );
+    strategies.push(sentinel.retryStrategy, sentinel.sentinelRetryStrategy);
+    for (const s of strategies) expect(s?.(1, new Error('gone'))).toBe(50);
+    closing = true;
+    for (const s of strategies) expect(s?.(1, new Error('gone'))).toBeNull();
+  });
 });
