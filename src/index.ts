@@ -1,7 +1,7 @@
 /**
  * @mamey/persistence-redis — Redis as a reactive and functional data layer.
  *
- * The public list is kept by hand (no `export *`); test/unit/index.spec.ts pins it.
+ * The public list is kept by hand, name by name; test/unit/index.spec.ts pins it.
  */
 
 // Connection
