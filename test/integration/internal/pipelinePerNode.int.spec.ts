@@ -1,15 +1,11 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
-import { createRedis, type RedisClient } from '../../../src';
+import type { RedisClient } from '../../../src';
 import { groupByNode, pipelinePerNode } from '../../../src/internal/pipelinePerNode';
-import { testClusterNodes, testRedisUrl, uniquePrefix } from '../../support/env';
+import { topologies } from '../../support/clients';
+import { uniquePrefix } from '../../support/env';
 
-const targets: Array<[string, () => RedisClient]> = [
-  ['standalone', () => createRedis({ url: testRedisUrl() })],
-  ['Cluster', () => createRedis({ cluster: testClusterNodes().map((n) => `${n.host}:${n.port}`) })],
-];
-
-describe.each(targets)('pipelinePerNode (%s)', (kind, make) => {
+describe.each(topologies)('pipelinePerNode (%s)', (kind, make) => {
   const prefix = uniquePrefix(`ppn-${kind}`);
   let client: RedisClient;
   beforeAll(async () => {

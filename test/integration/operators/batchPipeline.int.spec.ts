@@ -1,17 +1,9 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { batchPipeline, createRedis, type BatchCommand, type RedisClient } from '../../../src';
-import { deleteKeys, testClusterNodes, testRedisUrl, uniquePrefix } from '../../support/env';
-
-const targets: Array<[string, (instance: string) => RedisClient]> = [
-  ['standalone', (instance) => createRedis({ url: testRedisUrl(), instance })],
-  [
-    'Cluster',
-    (instance) =>
-      createRedis({ cluster: testClusterNodes().map((n) => `${n.host}:${n.port}`), instance }),
-  ],
-];
+import { batchPipeline, type BatchCommand, type RedisClient } from '../../../src';
+import { topologies } from '../../support/clients';
+import { deleteKeys, uniquePrefix } from '../../support/env';
 
 /** One key name per Cluster slot (under the prefix), so a batch touches every slot. */
 const keysCoveringEverySlot = (prefix: string): string[] => {
@@ -24,11 +16,11 @@ const keysCoveringEverySlot = (prefix: string): string[] => {
   return [...bySlot.values()];
 };
 
-describe.each(targets)('batchPipeline (%s)', (kind, make) => {
+describe.each(topologies)('batchPipeline (%s)', (kind, make) => {
   const prefix = uniquePrefix(`bp-${kind}`);
   let client: RedisClient;
   beforeAll(async () => {
-    client = make(prefix);
+    client = make({ instance: prefix });
     await client.ready()();
   });
   afterAll(async () => {

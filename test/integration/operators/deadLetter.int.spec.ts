@@ -1,21 +1,13 @@
 import { from, lastValueFrom, of, throwError, toArray } from 'rxjs';
-import { createRedis, deadLetter, type RedisClient } from '../../../src';
-import { deleteKeys, testClusterNodes, testRedisUrl, uniquePrefix } from '../../support/env';
+import { deadLetter, type RedisClient } from '../../../src';
+import { topologies } from '../../support/clients';
+import { deleteKeys, uniquePrefix } from '../../support/env';
 
-const targets: Array<[string, (instance: string) => RedisClient]> = [
-  ['standalone', (instance) => createRedis({ url: testRedisUrl(), instance })],
-  [
-    'Cluster',
-    (instance) =>
-      createRedis({ cluster: testClusterNodes().map((n) => `${n.host}:${n.port}`), instance }),
-  ],
-];
-
-describe.each(targets)('deadLetter (%s)', (kind, make) => {
+describe.each(topologies)('deadLetter (%s)', (kind, make) => {
   const prefix = uniquePrefix(`dl-${kind}`);
   let client: RedisClient;
   beforeAll(async () => {
-    client = make(prefix);
+    client = make({ instance: prefix });
     await client.ready()();
   });
   afterAll(async () => {

@@ -1,14 +1,10 @@
 /** Shared helpers of the session integration suites. */
 import * as E from 'fp-ts/Either';
 import type { TaskEither } from 'fp-ts/TaskEither';
-import { createRedis, type RedisClient } from '../../../src';
-import { testClusterNodes, testRedisUrl } from '../../support/env';
+import { topologies } from '../../support/clients';
 
 /** Both kinds of server every session suite runs against. */
-export const targets: Array<[string, () => RedisClient]> = [
-  ['standalone', () => createRedis({ url: testRedisUrl() })],
-  ['Cluster', () => createRedis({ cluster: testClusterNodes().map((n) => `${n.host}:${n.port}`) })],
-];
+export const targets = topologies;
 
 /** Runs a TaskEither; a Left fails the test with its message. */
 export const right = async <E, A>(task: TaskEither<E, A>): Promise<A> => {

@@ -4,22 +4,16 @@
  */
 import { execFile } from 'node:child_process';
 import { Cluster } from 'ioredis';
-import { createRedis, type RedisClient, type RedisOptionsInput } from '../../../src';
+import type { RedisClient, RedisOptionsInput } from '../../../src';
 import { parsePendingSummary } from '../../../src/internal/streamReplies';
 import { REDIS_CLI_BIN } from '../../support/cluster';
+import { topologies } from '../../support/clients';
 import { testClusterNodes, testRedisUrl } from '../../support/env';
 
 export type Make = (options?: RedisOptionsInput) => RedisClient;
 
 /** `describe.each` rows: the run's standalone server and its Cluster. */
-export const targets: Array<[string, Make]> = [
-  ['standalone', (o = {}) => createRedis({ url: testRedisUrl(), ...o })],
-  [
-    'Cluster',
-    (o = {}) =>
-      createRedis({ cluster: testClusterNodes().map((n) => `${n.host}:${n.port}`), ...o }),
-  ],
-];
+export const targets = topologies;
 
 /** redis-cli against the server (Cluster: `-c`, following redirections) that serves the run. */
 export const redisCli = (kind: string, args: string[]): Promise<string> => {
