@@ -142,11 +142,27 @@ export class EncodeError extends Error {
   }
 }
 
+/**
+ * The source of a `batchPipeline` pushed more items than `maxBuffered` while every send slot
+ * was busy: it is faster than Redis. Slow it down (a consumer group's `maxInFlight`), raise
+ * `maxInFlight`/`maxSize`, or raise `maxBuffered` if the memory is acceptable.
+ *
+ * @since 0.1.0
+ */
+export class BatchOverflowError extends Error {
+  readonly _tag = 'BatchOverflowError' as const;
+  override readonly name = 'BatchOverflowError';
+  constructor(readonly maxBuffered: number) {
+    super(`batchPipeline: more than ${maxBuffered} items waiting for Redis (maxBuffered)`);
+  }
+}
+
 /** Any error a Redis round trip can end in. */
 export type RedisError = ConnectionError | TimeoutError | CommandError | ClusterError;
 
 /** Every error class of the library. */
-export type MameyRedisError = RedisError | ConfigError | DecodeError | EncodeError;
+export type MameyRedisError =
+  RedisError | ConfigError | DecodeError | EncodeError | BatchOverflowError;
 
 /**
  * True for failures that may succeed when tried again later: connection loss, timeouts,

@@ -63,7 +63,7 @@ export { retryWithBackoff } from './operators/retryWithBackoff';
 export type { RetryWithBackoffConfig } from './operators/retryWithBackoff';
 export { exponential, fixed, jittered, upTo, delaysOf } from './operators/backoff';
 export type { BackoffPolicy, Jitter, ExponentialOptions } from './operators/backoff';
-export { batchPipeline, BatchOverflowError } from './operators/batchPipeline';
+export { batchPipeline } from './operators/batchPipeline';
 export type {
   BatchPipelineConfig,
   BatchCommand,
@@ -124,6 +124,7 @@ export {
   ClusterError,
   DecodeError,
   EncodeError,
+  BatchOverflowError,
   isTransient,
   toRedisError,
 } from './errors';

@@ -10,7 +10,9 @@ import {
   type Subscription,
 } from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
-import { toRedisError, type RedisError } from '../errors';
+import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
+/** Re-exported where it is thrown, for imports written against the operator. */
+export { BatchOverflowError };
 import { groupByNode } from '../internal/pipelinePerNode';
 
 /**
@@ -177,21 +179,6 @@ export interface BatchPipelineConfig {
    * @defaultValue asyncScheduler
    */
   readonly scheduler?: SchedulerLike;
-}
-
-/**
- * The source of a {@link batchPipeline} pushed more items than `maxBuffered` while every send slot
- * was busy: it is faster than Redis. Slow it down (a consumer group's `maxInFlight`), raise
- * `maxInFlight`/`maxSize`, or raise `maxBuffered` if the memory is acceptable.
- *
- * @since 0.1.0
- */
-export class BatchOverflowError extends Error {
-  readonly _tag = 'BatchOverflowError' as const;
-  override readonly name = 'BatchOverflowError';
-  constructor(readonly maxBuffered: number) {
-    super(`batchPipeline: more than ${maxBuffered} items waiting for Redis (maxBuffered)`);
-  }
 }
 
 const positiveInteger = (name: string, value: number, allowInfinity = false): void => {

@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { inspect } from 'node:util';
 import {
+  BatchOverflowError,
   ClusterError,
   CommandError,
   ConfigError,
@@ -133,6 +134,7 @@ describe('error classes', () => {
       new TimeoutError('x'),
       new CommandError('GET', 'ERR', 'x'),
       new ClusterError('x'),
+      new BatchOverflowError(10),
     ];
     const tags = errors.map((e) => {
       switch (e._tag) {
@@ -141,6 +143,7 @@ describe('error classes', () => {
         case 'TimeoutError':
         case 'CommandError':
         case 'ClusterError':
+        case 'BatchOverflowError':
           return e._tag;
       }
     });
@@ -150,8 +153,11 @@ describe('error classes', () => {
       'TimeoutError',
       'CommandError',
       'ClusterError',
+      'BatchOverflowError',
     ]);
     errors.forEach((e) => expect(e).toBeInstanceOf(Error));
+    // a source outrunning Redis is not cured by trying again at once
+    expect(isTransient(new BatchOverflowError(10))).toBe(false);
   });
 
   it('DecodeError names the key and the io-ts path, not the value', () => {
