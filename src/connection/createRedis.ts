@@ -23,6 +23,7 @@ import { parseRedisOptions } from '../config/loadRedisOptions';
 import type { RedisOptions, RedisOptionsInput } from '../config/types';
 import { ConnectionError, TimeoutError, toRedisError, type RedisError } from '../errors';
 import { prefixKey, unprefixKey } from '../internal/keys';
+import { repeatLimiter } from '../internal/logger';
 import {
   clusterOptionsFor,
   reconnectStrategy,
@@ -38,6 +39,9 @@ import type {
   DedicatedConnection,
   RedisClient,
 } from './RedisClient';
+
+/** A connection error repeating within this window is counted, not logged again. */
+const ERROR_LOG_WINDOW_MS = 5_000;
 
 const isValidated = (o: unknown): o is RedisOptions =>
   typeof o === 'object' &&
@@ -257,10 +261,16 @@ class Client implements RedisClient {
       log.warn({ ...ctx, delayMs }, 'redis connection lost; reconnecting');
       if (isCommand && this.#closing === undefined) this.#status.next('reconnecting');
     });
+    const errorLog = repeatLimiter(ERROR_LOG_WINDOW_MS);
     c.on('error', (e: unknown) => {
       const error = toRedisError(e);
       // Messages are ours or ioredis' connection errors: hosts and ports, never credentials.
-      log.warn({ ...ctx, error: error.message }, 'redis connection error');
+      const leftOut = errorLog(error.message, Date.now());
+      if (leftOut !== undefined)
+        log.warn(
+          { ...ctx, error: error.message, ...(leftOut > 0 ? { repeatsLeftOut: leftOut } : {}) },
+          'redis connection error',
+        );
       if (isCommand) {
         this.#lastError = error;
         if (error._tag === 'ConnectionError' && error.reason === 'auth')
