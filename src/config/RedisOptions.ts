@@ -2,7 +2,7 @@ import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import * as t from 'io-ts';
 import { ConfigError, type ConfigIssue } from '../errors';
-import type { Endpoint, Logger, RedisOptions, RedisOptionsInput } from './types';
+import type { Endpoint, RedisOptions, RedisOptionsInput } from './types';
 import { DEFAULT_PORT } from './endpoint';
 import {
   INPUT_FIELDS,

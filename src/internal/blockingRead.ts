@@ -9,7 +9,21 @@
  * @internal
  */
 import type { Redis } from 'ioredis';
-import { ConnectionError } from '../errors';
+import { defer, from, type Observable } from 'rxjs';
+import { ConnectionError, toRedisError } from '../errors';
+
+/**
+ * A Redis call as a cold Observable: `f` runs on each subscription, and a failure becomes the
+ * library's typed error naming `command` (what the stream ports' retry loops classify).
+ */
+export const redisCall = <T>(command: string, f: () => Promise<T>): Observable<T> =>
+  defer(() =>
+    from(
+      f().catch((e: unknown) => {
+        throw toRedisError(e, command);
+      }),
+    ),
+  );
 
 export const blockingCall = <T>(redis: Redis, what: string, send: () => Promise<T>): Promise<T> =>
   new Promise<T>((resolve, reject) => {

@@ -4,7 +4,15 @@
  * @since 0.1.0
  */
 import type * as t from 'io-ts';
-import { defer, map, mergeMap, Observable, type OperatorFunction } from 'rxjs';
+import {
+  catchError,
+  defer,
+  map,
+  mergeMap,
+  Observable,
+  throwError,
+  type OperatorFunction,
+} from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
 import { EncodeError, toRedisError } from '../errors';
 
@@ -60,8 +68,9 @@ const inIndexOrder =
  * is gone (the count is 0).
  *
  * ```text
- * source   ──a──b────c──|
- * emitted  ───1───1────0─|     receivers of a, b, c
+ * source    --a--b----c--|
+ * PUBLISH   --^!-^!---^!       one round trip per value, at most `concurrency` in flight
+ * emitted   ---1--1----0-|     receivers of a, b, c, in input order
  * ```
  *
  * @param client the client whose command connection publishes
@@ -110,18 +119,17 @@ export function publishTo<A>(
       });
     }
   };
-  const publish = (value: A): Promise<number> => {
-    const message = encode(value);
-    return (sharded ? client.redis.spublish(full, message) : client.redis.publish(full, message))
-      .then(Number)
-      .catch((e: unknown) => {
-        throw toRedisError(e, command);
-      });
-  };
+  const send = (message: string): Observable<number> =>
+    defer(() =>
+      sharded ? client.redis.spublish(full, message) : client.redis.publish(full, message),
+    ).pipe(
+      map(Number),
+      catchError((e: unknown) => throwError(() => toRedisError(e, command))),
+    );
   return (source) =>
     source.pipe(
       mergeMap(
-        (value, i) => defer(() => publish(value)).pipe(map((n) => [i, n] as const)),
+        (value, i) => defer(() => send(encode(value))).pipe(map((n) => [i, n] as const)),
         concurrency,
       ),
       inIndexOrder<number>(),

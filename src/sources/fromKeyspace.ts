@@ -6,12 +6,13 @@
 import { Cluster, type Redis } from 'ioredis';
 import {
   asyncScheduler,
+  concat,
   defer,
+  ignoreElements,
   Observable,
-  switchMap,
+  Subscription,
   timer,
   type SchedulerLike,
-  type Subscription,
 } from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
 import {
@@ -108,9 +109,15 @@ const configurableNodes = async (client: RedisClient): Promise<ConfigurableNode[
  * the exact TTL.
  *
  * ```text
- * commands   ──SET a──DEL a──(a expires)──
- * emitted    ──S──────D───────X───────────      S = { key: 'a', event: 'set', db: 0 }
+ * server    --a-s--d--x-----X--    s SET a, d DEL a, x connection drop, X a expired
+ * status    -s-S------R---S----    subscribing, subscribed, reconnecting, subscribed
+ * emitted   ----S--D--------X--    S = { key: 'a', event: 'set', db: 0 }
  * ```
+ *
+ * The flags are checked (or set, with `configure`) before PSUBSCRIBE is sent (0–1 above);
+ * `a` comes before the server confirmed the subscription and is not delivered. With
+ * `configure`, after a drop the flags are set again before `subscribed` is reported (14), as
+ * a restarted server has forgotten them.
  *
  * @param client the client to watch through
  * @param config see {@link FromKeyspaceConfig}
@@ -148,11 +155,40 @@ export const fromKeyspace = (
   const db = client.mode === 'cluster' ? 0 : client.options.database;
   const channels = `__keyspace@${db}__:${escapeGlob(client.key(''))}${pattern}`;
 
-  const ensure = async () =>
-    ensureKeyspaceFlags(await configurableNodes(client), flags, configure, client.logger);
+  return watchKeyspace(
+    client,
+    { channels, wanted, configure, onStatus, topologyRefreshMs, scheduler },
+    () =>
+      defer(async () =>
+        ensureKeyspaceFlags(await configurableNodes(client), flags, configure, client.logger),
+      ),
+  );
+};
 
+/**
+ * {@link fromKeyspace} once its arguments are checked, with the flags check given as a cold
+ * Observable (it completes once every node sends the events), so its timing can be
+ * marble-tested with a scripted check and subscriber connection.
+ *
+ * @internal
+ */
+export const watchKeyspace = (
+  client: RedisClient,
+  options: {
+    /** The full `__keyspace@<db>__:…` pattern. */
+    readonly channels: string;
+    readonly wanted: ReadonlySet<string> | undefined;
+    readonly configure: boolean;
+    readonly onStatus: ((status: SubscriptionStatus) => void) | undefined;
+    readonly topologyRefreshMs: number;
+    readonly scheduler: SchedulerLike;
+  },
+  ensure: () => Observable<unknown>,
+): Observable<KeyspaceEvent> => {
+  const { channels, wanted, configure, onStatus, topologyRefreshMs, scheduler } = options;
   const watch = new Observable<KeyspaceEvent>((subscriber) => {
     let last: SubscriptionStatus | undefined;
+    const renewal = new Subscription();
     const report = (s: SubscriptionStatus) => {
       try {
         onStatus?.(s);
@@ -174,28 +210,36 @@ export const fromKeyspace = (
         const renew = configure && s === 'subscribed' && last === 'reconnecting';
         last = s;
         if (!renew) return report(s);
-        ensure().then(
-          () => {
-            if (last === 'subscribed') report('subscribed');
-          },
-          (e: unknown) => subscriber.error(e),
+        renewal.add(
+          ensure().subscribe({
+            error: (e: unknown) => subscriber.error(e),
+            complete: () => {
+              if (last === 'subscribed') report('subscribed');
+            },
+          }),
         );
       },
       error: (e) => subscriber.error(e),
       closed: () => subscriber.complete(),
     };
     const redis = client.redis;
-    if (!(redis instanceof Cluster))
-      return registryFor(client).acquire('pattern', [channels], listener);
+    if (!(redis instanceof Cluster)) {
+      const release = registryFor(client).acquire('pattern', [channels], listener);
+      return () => {
+        renewal.unsubscribe();
+        release();
+      };
+    }
     const release = keyspaceHubFor(client, redis).watch(channels, listener);
     const poll: Subscription = timer(topologyRefreshMs, topologyRefreshMs, scheduler).subscribe(
       () => redis.refreshSlotsCache(),
     );
     return () => {
+      renewal.unsubscribe();
       poll.unsubscribe();
       release();
     };
   });
 
-  return defer(ensure).pipe(switchMap(() => watch));
+  return concat(defer(ensure).pipe(ignoreElements()), watch);
 };

@@ -52,10 +52,14 @@ export interface FromPatternConfig<A = string> {
  * delivered to both sources.
  *
  * ```text
- * published   ──orders.eu:a──users:b──orders.us:c──
  * fromPattern(client, 'orders.*')
- * emitted     ──A──────────────────────C──────────     A = { channel: 'orders.eu', pattern: 'orders.*', message: 'a' }
+ * server    -a-b---x---d--    a, b on orders.eu, d on orders.us; x a connection drop
+ * status    s-S----R-S----    subscribing, subscribed, reconnecting, subscribed
+ * emitted   ---B-------D--    B = { channel: 'orders.eu', pattern: 'orders.*', message: 'b' }
  * ```
+ *
+ * `a` comes before the server confirmed the PSUBSCRIBE and is not delivered; after the drop the
+ * pattern is subscribed again, and what is published until the server confirmed it is lost.
  *
  * @param client the client whose subscriber connection to use
  * @param pattern a glob pattern over channel names without the `instance` prefix

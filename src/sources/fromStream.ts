@@ -1,21 +1,9 @@
-import {
-  EMPTY,
-  Observable,
-  asyncScheduler,
-  concat,
-  defer,
-  expand,
-  ignoreElements,
-  mergeMap,
-  retry,
-  timer,
-  type SchedulerLike,
-} from 'rxjs';
-import type { DedicatedConnection, RedisClient } from '../connection/RedisClient';
-import { ConnectionError, isTransient, toRedisError } from '../errors';
-import { blockingCall } from '../internal/blockingRead';
-import { parseEntries, parseReadOne, type StreamFields } from '../internal/streamReplies';
-import { decodeEntries, type OnDecodeError, type StreamCodec } from '../internal/streamWire';
+import { asyncScheduler, defer, type Observable, type SchedulerLike } from 'rxjs';
+import type { RedisClient } from '../connection/RedisClient';
+import { tailStream } from '../internal/streamReadLoop';
+import { redisStreamReadPort } from '../internal/streamReadPort';
+import type { StreamFields } from '../internal/streamReplies';
+import type { OnDecodeError, StreamCodec } from '../internal/streamWire';
 import type { StreamEntry } from './StreamEntry';
 
 /**
@@ -52,11 +40,15 @@ export interface FromStreamConfig<A> {
  * Cold: each subscription reads on its own dedicated connection (to the node owning the stream
  * on a Cluster), which unsubscribing closes at once, interrupting the blocking read.
  * A connection loss is retried from the last entry seen, so nothing is skipped or repeated;
- * `client.close()` completes it. For a finite read, see {@link readStreamRange}.
+ * another error (or, with `onDecodeError: 'error'`, an entry that fails to decode, after the
+ * entries before it) fails it; `client.close()` completes it. For a finite read, see
+ * {@link readStreamRange}.
  *
  * ```text
- * XADD:     --1---2-3------4--
- * entries:  --1---2-3------4--   (from '$': only entries added after subscribing)
+ * XADD:     --1---2-3---------------4--
+ * XREAD:    R-R---R-R--x~~~~~~R-----R--   one at a time, each from the last id seen;
+ *                                         x connection lost, ~ backoff (50 ms, doubling to 2 s)
+ * entries:  --1---2-3---------------4--   (from '$': only entries added after subscribing)
  * ```
  *
  * @example
@@ -107,67 +99,18 @@ export function fromStream<A>(
   if (!(Number.isInteger(blockMs) && blockMs > 0))
     throw new TypeError(`fromStream: blockMs must be a positive integer, got ${blockMs}`);
 
-  return new Observable<StreamEntry<A>>((subscriber) => {
-    const key = client.key(stream);
-    let conn: Promise<DedicatedConnection> | undefined;
-    let stopped = false;
-    let last = from;
-
-    const start$ = defer(async () => {
-      if (last !== '$') return;
-      // '$' would skip what arrives between two reads: pin it to the current last id
-      const newest = parseEntries(await client.redis.xrevrange(key, '+', '-', 'COUNT', 1));
-      last = newest[0]?.id ?? '0-0';
-    });
-    const read$ = defer(async () => {
-      if (stopped) throw new ConnectionError('closed', `stream ${stream}: reader stopped`);
-      conn ??= client.dedicated(key);
-      const c = await conn;
-      const reply = await blockingCall(c.redis, 'XREAD', () =>
-        c.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, last),
-      );
-      const entries = parseReadOne(reply, key);
-      if (entries.length > 0) last = entries[entries.length - 1]!.id;
-      return entries;
-    });
-    const step$ = read$.pipe(
-      retry({
-        resetOnSuccess: true,
-        delay: (e: unknown, attempt) => {
-          if (stopped) return EMPTY;
-          const error = toRedisError(e, 'XREAD');
-          if (!isTransient(error)) throw error;
-          client.logger.warn({ stream, error: error.message, attempt }, 'XREAD failed; retrying');
-          return timer(Math.min(50 * 2 ** (attempt - 1), 2000), scheduler);
-        },
-      }),
-    );
-    const stop = (): void => {
-      stopped = true;
-      void conn?.then(
-        (c) => c.close(),
-        () => undefined,
-      );
-    };
-    const unregister = client.onClose(async () => {
-      stop();
-      subscriber.complete();
-    });
-    const sub = concat(start$.pipe(ignoreElements()), step$)
-      .pipe(
-        expand(() => (stopped ? EMPTY : step$), 1),
-        mergeMap((entries) =>
-          decodeEntries(stream, entries, codec, onDecodeError, (id, e) => {
-            client.metrics.increment('stream.skipped');
-            client.logger.warn({ stream, id, error: e.message }, 'stream entry skipped');
-          }),
-        ),
-      )
-      .subscribe(subscriber);
-    return () => {
-      unregister();
-      sub.unsubscribe();
-      stop();
-    };
-  });
+  return defer(() =>
+    tailStream<A>(redisStreamReadPort(client, stream), {
+      stream,
+      from,
+      count,
+      blockMs,
+      codec,
+      onDecodeError,
+      scheduler,
+      logger: client.logger,
+      increment: (name) => client.metrics.increment(name),
+      onClose: (hook) => client.onClose(hook),
+    }),
+  );
 }

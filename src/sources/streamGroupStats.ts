@@ -1,13 +1,20 @@
 import {
   asyncScheduler,
+  catchError,
   defer,
   exhaustMap,
+  forkJoin,
+  map,
+  mergeMap,
+  of,
+  throwError,
   timer,
   type Observable,
+  type ObservableInput,
   type SchedulerLike,
 } from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
-import { toRedisError } from '../errors';
+import { toRedisError, type RedisError } from '../errors';
 import { parseGroups, parsePendingSummary } from '../internal/streamReplies';
 
 /**
@@ -46,11 +53,14 @@ export interface StreamGroupStats {
 
 /**
  * Polls a stream's consumer groups (XINFO GROUPS, XPENDING, XLEN): lag and pending counts, at
- * once and then every `periodMs`. A stream that does not exist yet has no groups (`[]`).
+ * once and then every `periodMs`. A stream that does not exist yet has no groups (`[]`). A
+ * command that fails fails the Observable with its `RedisError` (pipe `retryWithBackoff` to
+ * keep polling through a reconnect).
  *
  * ```text
- * timer:  x----x----x--
- * stats:  a----b----c--    (each an array, one item per group)
+ * tick:   x----x----x----x-    at once, then every periodMs (5 here)
+ * stats:  -a---------b----c    a snapshot per tick (an array, one item per group); a tick
+ *                              while the snapshot before it is still being read is skipped
  * ```
  *
  * @example
@@ -78,35 +88,47 @@ export const streamGroupStats = (
   const { group, periodMs = 1000, scheduler = asyncScheduler } = config;
   if (!(periodMs > 0))
     throw new TypeError(`streamGroupStats: periodMs must be positive, got ${periodMs}`);
-  const read = async (): Promise<StreamGroupStats[]> => {
-    const key = client.key(stream);
-    try {
-      const [length, groupsReply] = await Promise.all([
-        client.redis.xlen(key),
-        client.redis.xinfo('GROUPS', key).catch((e: unknown) => {
-          if (e instanceof Error && /no such key/i.test(e.message)) return [];
-          throw e;
-        }),
-      ]);
-      const groups = parseGroups(groupsReply).filter(
-        (g) => group === undefined || g.name === group,
-      );
-      return await Promise.all(
-        groups.map(async (g) => ({
-          stream,
-          group: g.name,
-          length,
-          lag: g.lag,
-          pending: g.pending,
-          pendingByConsumer: parsePendingSummary(await client.redis.xpending(key, g.name))
-            .consumers,
-          consumers: g.consumers,
-          lastDeliveredId: g.lastDeliveredId,
-        })),
-      );
-    } catch (e) {
-      throw toRedisError(e, 'XINFO');
-    }
-  };
-  return timer(0, periodMs, scheduler).pipe(exhaustMap(() => defer(read)));
+  const key = client.key(stream);
+  /** One command: `send` gives ioredis' promise, `parse` its reply; errors are `RedisError`s. */
+  const call = <T>(
+    command: string,
+    send: () => ObservableInput<unknown>,
+    parse: (r: unknown) => T,
+  ) =>
+    defer(send).pipe(
+      map(parse),
+      catchError((e: unknown) => throwError(() => toRedisError(e, command))),
+    );
+  const snapshot = (): Observable<StreamGroupStats[]> =>
+    forkJoin([
+      call('XLEN', () => client.redis.xlen(key), Number),
+      call('XINFO', () => client.redis.xinfo('GROUPS', key), parseGroups).pipe(
+        // a stream that does not exist yet has no groups
+        catchError((e: RedisError) =>
+          /no such key/i.test(e.message) ? of([]) : throwError(() => e),
+        ),
+      ),
+    ]).pipe(
+      mergeMap(([length, groups]) => {
+        const wanted = groups.filter((g) => group === undefined || g.name === group);
+        if (wanted.length === 0) return of([]);
+        return forkJoin(
+          wanted.map((g) =>
+            call('XPENDING', () => client.redis.xpending(key, g.name), parsePendingSummary).pipe(
+              map((pending): StreamGroupStats => ({
+                stream,
+                group: g.name,
+                length,
+                lag: g.lag,
+                pending: g.pending,
+                pendingByConsumer: pending.consumers,
+                consumers: g.consumers,
+                lastDeliveredId: g.lastDeliveredId,
+              })),
+            ),
+          ),
+        );
+      }),
+    );
+  return timer(0, periodMs, scheduler).pipe(exhaustMap(snapshot));
 };

@@ -12,6 +12,8 @@ export interface FakeClientOptions {
   /** What each SUBSCRIBE returns (e.g. a cold observable in a marble test). */
   readonly confirm: (kind: SubscriptionKind, names: ReadonlyArray<string>) => Observable<unknown>;
   readonly instance?: string;
+  /** The clock of `timeline` (e.g. `() => scheduler.now()` in a marble test). */
+  readonly now?: () => number;
 }
 
 export const fakeClient = (options: FakeClientOptions) => {
@@ -20,14 +22,20 @@ export const fakeClient = (options: FakeClientOptions) => {
   const hooks: Array<() => Promise<void>> = [];
   const logger = recordingLogger();
   const calls: string[] = [];
+  /** `calls` with the time of each, when `now` is given. */
+  const timeline: Array<[number, string]> = [];
+  const record = (call: string): void => {
+    calls.push(call);
+    if (options.now !== undefined) timeline.push([options.now(), call]);
+  };
   let events: PortEvents | undefined;
   const port: PubSubPort = {
     subscribe: (kind, names) => {
-      calls.push(`+${kind} ${names.join(',')}`);
+      record(`+${kind} ${names.join(',')}`);
       return options.confirm(kind, names);
     },
     unsubscribe: (kind, names) => {
-      calls.push(`-${kind} ${names.join(',')}`);
+      record(`-${kind} ${names.join(',')}`);
       return EMPTY;
     },
     listen: (e) => {
@@ -51,6 +59,7 @@ export const fakeClient = (options: FakeClientOptions) => {
     logger,
     counters,
     calls,
+    timeline,
     /** The server sends a message (full names). */
     publish: (kind: SubscriptionKind, name: string, channel: string, message: string) =>
       events?.message(kind, name, channel, message),
