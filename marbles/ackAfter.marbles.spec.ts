@@ -233,4 +233,32 @@ describe('ackAfter (marbles)', () => {
     expect(a.ackTimes).toEqual([]);
     expect(a.releases).toEqual([{ time: 8, reason: undefined }]);
   });
+
+  it('a failed ack goes on without an unhandled rejection, also when messages share one ack promise', async () => {
+    // as fromStreamGroup's: the messages of one XACK share its promise
+    const xackFailed = new Error('XACK failed');
+    const shared = Promise.reject(xackFailed);
+    const own = Promise.reject(xackFailed);
+    const acks: string[] = [];
+    const message = (id: string, acked: Promise<void>) =>
+      ({ ...testMessage(id, { id }), ack: () => (acks.push(id), acked) }) as M;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const [a, b, c] = [message('1-0', shared), message('2-0', shared), message('3-0', own)];
+        const source = cold('                            a-b-c|', { a, b, c });
+        const expected = '                               a-b-c|';
+        const result = source.pipe(ackAfter((m) => [m.id.slice(0, 1)]));
+        expectObservable(result).toBe(expected, { a: '1', b: '2', c: '3' });
+        expectSubscriptions(source.subscriptions).toBe(' ^----!');
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(acks).toEqual(['1-0', '2-0', '3-0']);
+    expect(unhandled).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { NEVER, map, of, tap, type Observable } from 'rxjs';
+import { NEVER, map, of, take, tap, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { CommandError, ConnectionError, DecodeError } from '../src/errors';
 import { consumeGroup, type EngineConfig, type LostAck } from '../src/internal/streamGroupConsumer';
@@ -342,6 +342,138 @@ describe('fromStreamGroup engine (marbles)', () => {
     ]);
   });
 
+  it('reads ahead: the next read goes out as a read returns, asking only for slots not yet promised', () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const reads = [
+        cold<RawEntry[]>('                               -(r|)', {
+          r: [entry('1-0', 'a'), entry('2-0', 'b')],
+        }),
+        cold<RawEntry[]>('                                -----(r|)', {
+          r: [entry('3-0', 'c'), entry('4-0', 'd')],
+        }),
+        cold<RawEntry[]>('                                     ----(r|)', {
+          r: [entry('5-0', 'e')],
+        }),
+        cold<RawEntry[]>('                                           ---'),
+      ];
+      const acks = hot('                                 ------------a');
+      let n = 0;
+      fake = fakePort(ts, { read: (id) => (id === '>' ? reads[n++]! : of([])) });
+      const got = new Map<string, StreamMessage<string>>();
+      acks.subscribe(() => void got.get('1-0')!.ack());
+      const e = engine(ts, fake.port, { count: 2, maxInFlight: 5 });
+      const expected = '                                 -(ab)-(cd)e';
+      const unsub = '                                    ^--------------!';
+      expectObservable(
+        e.messages$.pipe(
+          tap((m) => (got.set(m.id, m), fake.calls.push([ts.now(), 'emit', m.id]))),
+          view,
+        ),
+        unsub,
+      ).toBe(expected, {
+        a: '1-0 a ×1',
+        b: '2-0 b ×1',
+        c: '3-0 c ×1',
+        d: '4-0 d ×1',
+        e: '5-0 e ×1',
+      });
+      // each read goes out in the frame the one before it returned, before its batch is emitted
+      expectSubscriptions(reads[0]!.subscriptions).toBe('^!');
+      expectSubscriptions(reads[1]!.subscriptions).toBe('-^----!');
+      expectSubscriptions(reads[2]!.subscriptions).toBe('------^---!');
+      // five held: no read until the ack at 12 frees a slot
+      expectSubscriptions(reads[3]!.subscriptions).toBe('------------^--!');
+    });
+    expect(fake.only('read', 'emit', 'ack')).toEqual([
+      [0, 'read', '0', 2, undefined],
+      [0, 'read', '>', 2, 2000],
+      [1, 'read', '>', 2, 2000], // before the batch is emitted; 2 promised to it: 3 free
+      [1, 'emit', '1-0'],
+      [1, 'emit', '2-0'],
+      [6, 'read', '>', 1, 2000], // 2 held, 2 promised: 1 free
+      [6, 'emit', '3-0'],
+      [6, 'emit', '4-0'],
+      [10, 'emit', '5-0'], // 4 held, 1 promised: none free
+      [12, 'ack', ['1-0']],
+      [12, 'read', '>', 1, 2000],
+    ]);
+  });
+
+  it('acks requested while a batch is emitted go in one XACK; those made while it is on its way, in the next', () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    let counters!: Record<string, number>;
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const reads = [
+        cold<RawEntry[]>('                               -(r|)', {
+          r: [entry('1-0', 'a'), entry('2-0', 'b'), entry('3-0', 'c')],
+        }),
+        cold<RawEntry[]>('                                -----(r|)', {
+          r: [entry('4-0', 'd'), entry('5-0', 'e')],
+        }),
+      ];
+      const xack = cold('                                 ------(n|)', { n: 3 });
+      let n = 0;
+      fake = fakePort(ts, {
+        read: (id) => (id === '>' ? (reads[n++] ?? NEVER) : of([])),
+        ack: (ids) => (ids.length === 3 ? xack : of(ids.length)),
+      });
+      const e = engine(ts, fake.port, { count: 3 });
+      counters = e.counters;
+      const expected = '                                 -(abc)(de)';
+      const unsub = '                                    ^--------------!';
+      expectObservable(e.messages$.pipe(ackAll, view), unsub).toBe(expected, {
+        a: '1-0 a ×1',
+        b: '2-0 b ×1',
+        c: '3-0 c ×1',
+        d: '4-0 d ×1',
+        e: '5-0 e ×1',
+      });
+      expectSubscriptions(xack.subscriptions).toBe('       -^-----!');
+    });
+    expect(fake.only('ack')).toEqual([
+      [1, 'ack', ['1-0', '2-0', '3-0']],
+      [7, 'ack', ['4-0', '5-0']], // acked at 6, sent when the first XACK returned
+    ]);
+    expect(counters).toMatchObject({ 'stream.consumed': 5, 'stream.acked': 5 });
+  });
+
+  it('flushes every ack requested before an unsubscribe, and never waits for messages it did not emit', () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    let e!: ReturnType<typeof engine>;
+    ts.run(({ cold, expectObservable, expectSubscriptions, time }) => {
+      const reads = [
+        cold<RawEntry[]>('                               -(r|)', {
+          r: [entry('1-0', 'a'), entry('2-0', 'b'), entry('3-0', 'c')],
+        }),
+        cold<RawEntry[]>('                                ---'),
+      ];
+      let n = 0;
+      fake = fakePort(ts, { read: (id) => (id === '>' ? reads[n++]! : of([])) });
+      e = engine(ts, fake.port, { drainTimeoutMs: time('-----|') });
+      // take(2) unsubscribes while the batch is emitted, right after the second ack
+      const expected = '                                 -(ab|)';
+      expectObservable(e.messages$.pipe(ackAll, take(2), view)).toBe(expected, {
+        a: '1-0 a ×1',
+        b: '2-0 b ×1',
+      });
+      expectSubscriptions(reads[1]!.subscriptions).toBe('-(^!)');
+    });
+    expect(fake.calls.filter((c) => c[0] >= 1)).toEqual([
+      [1, 'read', '>', 7, 2000], // read ahead, then cut by the unsubscribe
+      [1, 'close'],
+      [1, 'ack', ['1-0', '2-0']], // the acks requested before the unsubscribe, sent after it
+    ]);
+    expect(e.counters).toMatchObject({ 'stream.consumed': 2, 'stream.acked': 2 });
+    // 3-0 was never handed out: the drain does not wait for it (nor warn after drainTimeoutMs)
+    expect(e.logger.lines.map((l) => l.msg)).not.toContain(
+      'stream consumer stopped before every entry was acked; they will be delivered again',
+    );
+  });
+
   it('refreshes a message held for claimIdleMs/2 to itself (XCLAIM JUSTID), until it is acked', () => {
     const ts = testScheduler();
     let fake!: ReturnType<typeof fakePort>;
@@ -440,8 +572,8 @@ describe('fromStreamGroup engine (marbles)', () => {
     });
     expect(fake.only('deadLetter', 'ack')).toEqual([
       [1, 'deadLetter', { id: '1-0', fields: {}, deliveries: 1, reason: 'decode: no field n' }],
-      [3, 'ack', ['1-0']],
-      [3, 'ack', ['2-0']],
+      // the dead letter's ack and the good entry's, requested in the same frame: one XACK
+      [3, 'ack', ['1-0', '2-0']],
     ]);
     expect(counters).toMatchObject({ 'stream.deadLettered': 1, 'stream.consumed': 1 });
   });

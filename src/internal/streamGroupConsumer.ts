@@ -2,12 +2,14 @@
  * The consumer-group engine behind `fromStreamGroup`, written against a {@link GroupPort} so its
  * timing runs in virtual time with a fake port.
  *
- * One sequential loop (`expand`): wait for a free slot → either an XAUTOCLAIM round (when due),
- * a read of this consumer's own pending history (first, until it is empty) or a blocking read
- * of new entries → deliveries and decoding → dead-letter what must go → emit the rest. Beside
- * it, in the background: the ack batcher (one XACK in flight, the acks that arrive meanwhile
- * go together in the next one) and the refresh tick (XCLAIM JUSTID to self for entries held
- * longer than half of `claimIdleMs`, so nobody claims an entry that is being worked on).
+ * The reader: while slots are free, either an XAUTOCLAIM round (when due), a read of this
+ * consumer's own pending history (first, until it is empty) or a blocking read of new entries,
+ * one read at a time, the next read of new entries going out while the batch before it is
+ * processed (read-ahead, within `maxInFlight`). Each batch in turn: deliveries and decoding →
+ * dead-letter what must go → emit the rest. Beside it, in the background: the ack batcher (one
+ * XACK in flight, the acks that arrive meanwhile go together in the next one) and the refresh
+ * tick (XCLAIM JUSTID to self for entries held longer than half of `claimIdleMs`, so nobody
+ * claims an entry that is being worked on).
  *
  * @internal
  */
@@ -17,19 +19,15 @@ import {
   Observable,
   Subject,
   Subscription,
+  asapScheduler,
   catchError,
   concat,
   defer,
-  expand,
   filter,
   ignoreElements,
   map,
   merge,
-  mergeAll,
   mergeMap,
-  of,
-  retry,
-  switchMap,
   take,
   tap,
   timer,
@@ -151,6 +149,7 @@ export const consumeGroup = <A>(
     const held = new Map<string, number>();
     /** held ids another consumer has claimed meanwhile */
     const lostIds = new Set<string>();
+    /** ticks when a slot is freed or an ack settled: the drain listens to it */
     const changed = new Subject<void>();
     const background = new Subscription();
     let stopping = false;
@@ -158,39 +157,45 @@ export const consumeGroup = <A>(
 
     // ---- acks: one XACK in flight; what arrives meanwhile goes in the next one. The messages
     // of a batch share one promise (a promise per message is measurable garbage at 100k/s).
+    // The first XACK is not sent at the first ack but at the end of the current synchronous run
+    // (a microtask; the same virtual frame under a TestScheduler's run), so the acks requested
+    // while a read's messages are emitted all go in one XACK. Invariant: while acks wait, an
+    // XACK is in flight (its reply sends them) or a flush is scheduled — none is ever stranded.
     const ackBatches: AckBatch[] = [];
     let acking = false;
+    let flushDue = false;
+    const scheduleFlush = (): void => {
+      if (acking || flushDue || ackBatches.length === 0) return;
+      flushDue = true;
+      asapScheduler.schedule(flushAcks);
+    };
     const flushAcks = (): void => {
+      flushDue = false;
       const batch = acking ? undefined : ackBatches.shift();
       if (batch === undefined) return;
       acking = true;
       const { ids } = batch;
-      const done = (error: unknown): void => {
+      const done = (error: unknown, confirmed = 0): void => {
         acking = false;
+        let ours = 0;
+        let flagged: string[] | undefined;
         for (const id of ids) {
-          held.delete(id);
-          lostIds.delete(id);
+          if (!held.delete(id)) continue; // released meanwhile: not this ack's to count
+          ours += 1;
+          if (lostIds.size > 0 && lostIds.delete(id)) (flagged ??= []).push(id);
         }
-        if (error === undefined) batch.resolve();
-        else batch.reject(error);
-        changed.next();
-        flushAcks();
+        if (error === undefined) {
+          increment(COUNTERS.acked, Math.min(confirmed, ours));
+          const lost = Math.max(ids.length - confirmed, flagged?.length ?? 0);
+          if (lost > 0) reportLost(flagged ?? ids, lost);
+          batch.resolve();
+        } else batch.reject(error);
+        scheduleFlush();
+        freed();
       };
       background.add(
         port.ack(ids).subscribe({
-          next: (n) => {
-            let ours = 0;
-            const flagged: string[] = [];
-            for (const id of ids) {
-              if (!held.has(id)) continue;
-              ours += 1;
-              if (lostIds.has(id)) flagged.push(id);
-            }
-            increment(COUNTERS.acked, Math.min(n, ours));
-            const lost = Math.max(ids.length - n, flagged.length);
-            if (lost > 0) reportLost(flagged.length > 0 ? flagged : ids, lost);
-            done(undefined);
-          },
+          next: (n) => done(undefined, n),
           error: (e: unknown) => {
             const error = toRedisError(e, 'XACK');
             increment(COUNTERS.errors);
@@ -210,7 +215,7 @@ export const consumeGroup = <A>(
         ackBatches.push(batch);
       }
       batch.ids.push(id);
-      flushAcks();
+      scheduleFlush();
       return batch.promise;
     };
     const ackQuietly = (id: string): void => void enqueueAck(id);
@@ -241,7 +246,7 @@ export const consumeGroup = <A>(
         }
         held.delete(id);
         lostIds.delete(id);
-        changed.next();
+        freed();
       },
     };
 
@@ -266,141 +271,251 @@ export const consumeGroup = <A>(
         }),
       );
 
-    const process = (batch: Batch): Observable<StreamMessage<A>[]> => {
+    /** Messages take their slot as they are emitted; none is emitted once stopping. */
+    const emit = (messages: ReadonlyArray<Message<A>>): void => {
+      if (stopping) return; // they stay pending and are delivered again
+      const now = scheduler.now();
+      let emitted = 0;
+      for (const m of messages) {
+        if (subscriber.closed) break; // unsubscribed mid-batch: the rest were never handed out
+        held.set(m.id, now);
+        emitted += 1;
+        subscriber.next(m);
+      }
+      if (emitted > 0) increment(COUNTERS.consumed, emitted);
+    };
+
+    /** Decodes a batch, dead-letters what must go, emits the rest; completes when done. */
+    const process = (batch: Batch): Observable<never> => {
       const live: Array<RawEntry & { fields: StreamFields }> = [];
+      // a new entry (`>`) is on its first delivery: it cannot be one this consumer holds
+      const mayBeHeld = batch.source !== 'new';
       for (const e of batch.entries) {
         if (e.fields === null) {
           // deleted from the stream while pending: nothing to deliver, just clean up the PEL
           increment(COUNTERS.deletedCleaned);
           ackQuietly(e.id);
-        } else if (held.has(e.id)) {
+        } else if (mayBeHeld && held.has(e.id)) {
           // ours and being worked on: a claim or history read only refreshed its idle time
           held.set(e.id, scheduler.now());
         } else {
           live.push(e as RawEntry & { fields: StreamFields });
         }
       }
-      if (live.length === 0) return of([]);
+      if (live.length === 0) return EMPTY;
       if (batch.source === 'claim') increment(COUNTERS.claimed, live.length);
-      const counts$: Observable<ReadonlyMap<string, number>> =
-        batch.source === 'new' ? of(new Map()) : port.deliveries(live.map((e) => e.id));
-      return counts$.pipe(
-        mergeMap((counts) => {
-          const good: Array<{ id: string; value: A; deliveries: number }> = [];
-          const letters: DeadLetter[] = [];
-          for (const e of live) {
-            const deliveries = batch.source === 'new' ? 1 : (counts.get(e.id) ?? 1);
-            if (deliveries > cfg.maxDeliveries) {
-              letters.push({
-                id: e.id,
-                fields: e.fields,
-                deliveries,
-                reason: `maxDeliveries: delivered ${deliveries} times (limit ${cfg.maxDeliveries})`,
-              });
-              continue;
-            }
-            const value = cfg.decode(e.id, e.fields);
-            if (E.isLeft(value))
-              letters.push({
-                id: e.id,
-                fields: e.fields,
-                deliveries,
-                reason: `decode: ${value.left.message}`,
-              });
-            else good.push({ id: e.id, value: value.right, deliveries });
+      const sort = (counts: ReadonlyMap<string, number> | undefined): Observable<never> => {
+        const good: Array<Message<A>> = [];
+        const letters: DeadLetter[] = [];
+        for (const e of live) {
+          const deliveries = counts === undefined ? 1 : (counts.get(e.id) ?? 1);
+          if (deliveries > cfg.maxDeliveries) {
+            letters.push({
+              id: e.id,
+              fields: e.fields,
+              deliveries,
+              reason: `maxDeliveries: delivered ${deliveries} times (limit ${cfg.maxDeliveries})`,
+            });
+            continue;
           }
-          // messages take their slot when emitted, not before: an unsubscribe in between
-          // must not leave slots that nobody will free
-          return concat(
-            merge(...letters.map(deadLetter)),
-            defer(() => {
-              increment(COUNTERS.consumed, good.length);
-              const now = scheduler.now();
-              return of(
-                good.map((g) => {
-                  held.set(g.id, now);
-                  return new Message(
-                    cfg.stream,
-                    g.id,
-                    g.value,
-                    cfg.group,
-                    cfg.consumer,
-                    g.deliveries,
-                    owner,
-                  );
-                }),
-              );
-            }),
-          );
-        }),
-      );
+          const value = cfg.decode(e.id, e.fields);
+          if (E.isLeft(value))
+            letters.push({
+              id: e.id,
+              fields: e.fields,
+              deliveries,
+              reason: `decode: ${value.left.message}`,
+            });
+          else
+            good.push(
+              new Message(
+                cfg.stream,
+                e.id,
+                value.right,
+                cfg.group,
+                cfg.consumer,
+                deliveries,
+                owner,
+              ),
+            );
+        }
+        if (letters.length === 0) {
+          emit(good);
+          return EMPTY;
+        }
+        // the good entries of the batch wait for the dead-letter writes, to keep stream order
+        return concat(
+          merge(...letters.map(deadLetter)),
+          defer(() => {
+            emit(good);
+            return EMPTY;
+          }),
+        );
+      };
+      // new entries are on their first delivery; history and claims ask for their count
+      return batch.source === 'new'
+        ? sort(undefined)
+        : port.deliveries(live.map((e) => e.id)).pipe(mergeMap(sort));
     };
 
-    // ---- the loop
-    const free = (): number => cfg.maxInFlight - held.size;
-    const slot$ = defer(() =>
-      free() > 0 || stopping
-        ? of(undefined)
-        : changed.pipe(
-            filter(() => free() > 0 || stopping),
-            take(1),
-          ),
-    );
+    // ---- the reader. One read at a time (reads share the blocking connection). A read of new
+    // entries (`>`) goes out as soon as the one before it returned — before that one's batch is
+    // decoded and emitted — so Redis and the network work while we do; expand cannot express
+    // this (it emits a value before it subscribes the next inner), hence the small pump. Every
+    // read asks for no more than the slots free net of those promised to the read on its way and
+    // to batches read and not yet emitted: held + promised never exceeds maxInFlight. Claims and
+    // history reads wait until every batch before them is emitted, since they may return
+    // entries of this consumer that are only recognised (as held) once emitted.
     let history: string | undefined = '0';
     let claimCursor = '0-0';
     let nextClaimAt = scheduler.now();
+    let promised = 0;
+    const ready: Batch[] = [];
+    let reading = false;
+    let processing = false;
+    /** waiting for the group to be created or for a retry's backoff */
+    let paused = true;
+    let attempt = 0;
+    const work = new Subscription();
 
-    const read$: Observable<Batch> = slot$.pipe(
-      switchMap((): Observable<Batch> => {
-        if (stopping) return EMPTY;
-        const n = Math.min(cfg.count, free());
-        const now = scheduler.now();
-        if (now >= nextClaimAt) {
-          nextClaimAt = now + cfg.claimIntervalMs;
-          return port.autoClaim(claimCursor, n, cfg.claimIdleMs).pipe(
-            map((r) => {
-              claimCursor = r.next;
-              // a full page with more behind it: claim again at once
-              if (r.next !== '0-0' && r.entries.length + r.deleted.length >= n) nextClaimAt = now;
-              if (r.deleted.length > 0) increment(COUNTERS.deletedCleaned, r.deleted.length);
-              return { source: 'claim' as const, entries: r.entries };
-            }),
-          );
-        }
-        if (history !== undefined) {
-          return port.read(history, n, undefined).pipe(
-            map((entries) => {
-              history = entries.length === 0 ? undefined : entries[entries.length - 1]!.id;
-              return { source: 'history' as const, entries };
-            }),
-          );
-        }
-        return port
-          .read('>', n, cfg.blockMs)
-          .pipe(map((entries) => ({ source: 'new' as const, entries })));
-      }),
-    );
+    const free = (): number => cfg.maxInFlight - held.size - promised;
+    const nextSource = (): Batch['source'] =>
+      scheduler.now() >= nextClaimAt ? 'claim' : history !== undefined ? 'history' : 'new';
+    const mayRead = (): boolean =>
+      !reading &&
+      !paused &&
+      !stopping &&
+      free() > 0 &&
+      (nextSource() === 'new' || (ready.length === 0 && !processing));
 
-    const recover = retry<StreamMessage<A>[]>({
-      resetOnSuccess: true,
-      delay: (e: unknown, attempt) => {
-        if (stopping) return EMPTY;
-        const error = toRedisError(e);
-        if (isNoGroup(error)) {
-          logger.warn({ ...ctx }, 'consumer group missing; creating it again');
-          return port.ensureGroup();
-        }
-        if (!isTransient(error)) throw error;
+    /** Subscribes `work$` as part of the loop; `done` runs on completion, errors go to `failed`. */
+    const run = (
+      work$: Observable<unknown>,
+      done: () => void,
+      failedWith: (e: unknown) => void,
+    ): void => {
+      let finished = false;
+      const sub = work$.subscribe({
+        error: (e: unknown) => {
+          finished = true;
+          failedWith(e);
+        },
+        complete: () => {
+          finished = true;
+          done();
+        },
+      });
+      if (!finished) work.add(sub); // it leaves `work` by itself when it ends
+    };
+
+    const read = (): void => {
+      const n = Math.min(cfg.count, free());
+      const now = scheduler.now();
+      const source = nextSource();
+      let entries: RawEntry[] = [];
+      let request: Observable<unknown>;
+      if (source === 'claim') {
+        nextClaimAt = now + cfg.claimIntervalMs;
+        request = port.autoClaim(claimCursor, n, cfg.claimIdleMs).pipe(
+          tap((r) => {
+            claimCursor = r.next;
+            // a full page with more behind it: claim again at once
+            if (r.next !== '0-0' && r.entries.length + r.deleted.length >= n) nextClaimAt = now;
+            if (r.deleted.length > 0) increment(COUNTERS.deletedCleaned, r.deleted.length);
+            entries = r.entries;
+          }),
+        );
+      } else if (source === 'history') {
+        request = port.read(history!, n, undefined).pipe(
+          tap((r) => {
+            history = r.length === 0 ? undefined : r[r.length - 1]!.id;
+            entries = r;
+          }),
+        );
+      } else {
+        request = port.read('>', n, cfg.blockMs).pipe(tap((r) => (entries = r)));
+      }
+      reading = true;
+      promised += n;
+      run(
+        request,
+        () => {
+          reading = false;
+          promised -= n - entries.length;
+          attempt = 0;
+          ready.push({ source, entries });
+          pump();
+        },
+        (e) => {
+          reading = false;
+          promised -= n;
+          failed(e);
+        },
+      );
+    };
+
+    const processNext = (): void => {
+      const batch = ready.shift()!;
+      processing = true;
+      const settle = (): void => {
+        processing = false;
+        promised -= batch.entries.length;
+      };
+      run(
+        process(batch),
+        () => {
+          settle();
+          pump();
+        },
+        (e) => {
+          settle();
+          failed(e);
+        },
+      );
+    };
+
+    // a loop, not recursion: reads and batches that complete synchronously must not grow the stack
+    let pumping = false;
+    const pump = (): void => {
+      if (pumping) return;
+      pumping = true;
+      for (;;) {
+        if (mayRead()) read();
+        else if (!processing && ready.length > 0) processNext();
+        else break;
+      }
+      pumping = false;
+    };
+    const freed = (): void => {
+      changed.next();
+      pump();
+    };
+
+    /** Transient failures are retried with backoff; a lost group is created again. */
+    const failed = (e: unknown): void => {
+      if (stopping) return;
+      const error = toRedisError(e);
+      attempt += 1;
+      let resume$: Observable<unknown>;
+      if (isNoGroup(error)) {
+        logger.warn({ ...ctx }, 'consumer group missing; creating it again');
+        resume$ = port.ensureGroup();
+      } else if (isTransient(error)) {
         increment(COUNTERS.errors);
         logger.warn({ ...ctx, error: error.message, attempt }, 'stream read failed; retrying');
-        return timer(Math.min(50 * 2 ** (attempt - 1), 2000), scheduler);
-      },
-    });
-    const step$ = defer(() => read$.pipe(mergeMap(process))).pipe(recover);
-    const loop$ = concat(port.ensureGroup().pipe(ignoreElements()), step$).pipe(
-      expand(() => step$, 1),
-      mergeAll(),
-    );
+        resume$ = timer(Math.min(50 * 2 ** (attempt - 1), 2000), scheduler);
+      } else return fatal(error);
+      paused = true;
+      run(resume$, resume, fatal);
+    };
+    const resume = (): void => {
+      paused = false;
+      pump();
+    };
+    const fatal = (e: unknown): void => {
+      void stop();
+      subscriber.error(e);
+    };
 
     // ---- refresh: keep entries we hold from looking idle to the other consumers
     const half = cfg.claimIdleMs / 2;
@@ -472,16 +587,9 @@ export const consumeGroup = <A>(
     };
     const unregister = cfg.onClose(() => stop().then(() => subscriber.complete()));
 
-    const main = loop$.subscribe({
-      next: (m) => subscriber.next(m),
-      error: (e: unknown) => {
-        void stop();
-        subscriber.error(e);
-      },
-      complete: () => void stop().then(() => subscriber.complete()),
-    });
+    run(port.ensureGroup(), resume, fatal);
     return () => {
-      main.unsubscribe();
+      work.unsubscribe();
       void stop();
     };
   });

@@ -6,10 +6,11 @@
  *
  * @internal
  */
-import { defer, from, map, type Observable } from 'rxjs';
+import { Command } from 'ioredis';
+import { map, type Observable } from 'rxjs';
 import type { DedicatedConnection, RedisClient } from '../connection/RedisClient';
-import { CommandError, ConnectionError, toRedisError } from '../errors';
-import { blockingCall } from './blockingRead';
+import { CommandError, ConnectionError } from '../errors';
+import { blockingCall, redisCall } from './blockingRead';
 import {
   parseAutoClaim,
   parsePendingRows,
@@ -69,18 +70,9 @@ export const redisGroupPort = (
   let conn: Promise<DedicatedConnection> | undefined;
   let closed = false;
 
-  const attempt = <T>(command: string, f: () => Promise<T>): Observable<T> =>
-    defer(() =>
-      from(
-        f().catch((e: unknown) => {
-          throw toRedisError(e, command);
-        }),
-      ),
-    );
-
   return {
     ensureGroup: () =>
-      attempt('XGROUP', async () => {
+      redisCall('XGROUP', async () => {
         try {
           await redis.xgroup('CREATE', key, group, names.startId, 'MKSTREAM');
         } catch (e) {
@@ -88,7 +80,7 @@ export const redisGroupPort = (
         }
       }),
     read: (id, count, blockMs) =>
-      attempt('XREADGROUP', async () => {
+      redisCall('XREADGROUP', async () => {
         if (closed) throw new ConnectionError('closed', `stream ${names.stream}: reader stopped`);
         conn ??= client.dedicated(key);
         const c = await conn;
@@ -101,13 +93,13 @@ export const redisGroupPort = (
         return parseReadOne(reply, key, 'XREADGROUP');
       }),
     autoClaim: (cursor, count, minIdleMs) =>
-      attempt('XAUTOCLAIM', async () =>
+      redisCall('XAUTOCLAIM', async () =>
         parseAutoClaim(
           await redis.xautoclaim(key, group, consumer, minIdleMs, cursor, 'COUNT', count),
         ),
       ),
     deliveries: (ids) =>
-      attempt('XPENDING', async () => {
+      redisCall('XPENDING', async () => {
         const p = redis.pipeline();
         for (const id of ids) p.xpending(key, group, id, id, 1, consumer);
         const replies = (await p.exec()) ?? [];
@@ -118,9 +110,16 @@ export const redisGroupPort = (
         }
         return counts;
       }),
-    ack: (ids) => attempt('XACK', () => redis.xack(key, group, ...ids)),
+    // Sent at once rather than through auto-pipelining: the engine already sends one XACK for
+    // all the acks of a batch, and auto-pipelining would only add a pipeline and a macrotask.
+    ack: (ids) =>
+      redisCall('XACK', () => {
+        const xack = new Command('xack', [key, group, ...ids], { replyEncoding: 'utf8' });
+        void redis.sendCommand(xack);
+        return xack.promise as Promise<number>;
+      }),
     refresh: (claims) =>
-      attempt('XCLAIM', async () => {
+      redisCall('XCLAIM', async () => {
         const p = redis.pipeline();
         for (const c of claims)
           (p.xclaim as unknown as (...a: Array<string | number>) => unknown)(
@@ -140,7 +139,7 @@ export const redisGroupPort = (
         return ours;
       }),
     deadLetter: (letter) =>
-      attempt('XADD', async () => {
+      redisCall('XADD', async () => {
         await redis.xadd(
           dlq,
           '*',

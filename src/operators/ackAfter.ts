@@ -35,9 +35,10 @@ export interface AckAfterConfig<A> {
  * result completed; emits the handler's values.
  *
  * Up to `concurrency` handlers run at once; the others wait (holding their slot of the
- * source's `maxInFlight`). Acks are batched by the source: the acks requested while one XACK is
- * on its way go together in the next one. A handler that fails (throws, rejects, errors)
- * releases its message — it stays pending and is delivered again after `claimIdleMs`, until
+ * source's `maxInFlight`). Acks are batched by the source: those requested in one synchronous
+ * run (say, while a batch is emitted) go in one XACK, and those requested while an XACK is on
+ * its way go together in the next one. A handler that fails (throws, rejects, errors) releases
+ * its message — it stays pending and is delivered again after `claimIdleMs`, until
  * `maxDeliveries` sends it to the dead-letter stream — and the stream goes on. On unsubscribe,
  * messages not started yet are released at once and running handlers may finish (and ack)
  * within `drainTimeoutMs`.
@@ -108,8 +109,16 @@ export const ackAfter =
         if (!stopped) pump();
         else if (running.size === 0) onDrained?.();
       };
+      // Failed acks are logged and counted by the source; here they only must not be unhandled.
+      // A source's acks of one batch share one promise: one handler for it, not one per message
+      // (each would cost a promise and, once settled, a microtask).
+      let guarded: Promise<void> | undefined;
       const succeed = (m: StreamMessage<A>): void => {
-        m.ack().catch(() => undefined); // failures are logged and counted by the source
+        const acked = m.ack();
+        if (acked !== guarded) {
+          guarded = acked;
+          acked.catch(() => undefined);
+        }
         finish(m);
       };
       const fail = (m: StreamMessage<A>, error: unknown): void => {

@@ -1,8 +1,10 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, asapScheduler, defer, type OperatorFunction, type Subscription } from 'rxjs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/RedisClient';
-import { pipelinePerNode } from '../internal/pipelinePerNode';
+import { toRedisError } from '../errors';
+import { pipelinePerNode, type ItemResult } from '../internal/pipelinePerNode';
 import { encodeEntry, type FieldInput, type StreamCodec } from '../internal/streamWire';
+import type { BatchCommand, PipelineRunner } from '../operators/batchPipeline';
 
 /**
  * Options of {@link toStream}.
@@ -32,18 +34,28 @@ export interface ToStreamConfig<A> {
   readonly concurrency?: number;
 }
 
+/** A pipeline on its way (or back): its ids, and the error that ends the output after them. */
+interface Slot {
+  done: boolean;
+  readonly ids: string[];
+  error?: unknown;
+  pipeline?: Subscription;
+}
+
 /**
  * Writes each value to a stream (XADD) and emits the entry ids, in input order.
  *
  * Values that arrive while pipelines are on their way are collected and sent together (up to
  * `batch` XADDs per pipeline, `concurrency` pipelines in flight), so a fast source costs few
- * round trips and a slow one adds no delay. A failed write (or a value that cannot be encoded)
- * errors the output with a `RedisError` (or `EncodeError`); ids of the writes before it are
- * emitted first. Completes after the last write is confirmed.
+ * round trips and a slow one adds no delay: the values of one synchronous run go in one
+ * pipeline. Values are encoded as their pipeline is built, so a fast source holds values, not
+ * encoded entries. A failed write (or a value that cannot be encoded) errors the output with a
+ * `RedisError` (or `EncodeError`); the ids of the writes before it are emitted first, and no
+ * pipeline is sent after it. Completes after the last write is confirmed.
  *
  * ```text
- * values:  --a--b--c----|
- * ids:     ---1---2--3---|     (each id after its XADD is confirmed)
+ * values:  --a--b--c---|
+ * ids:     ---1--2--3--|     (an id once its XADD is confirmed)
  * ```
  *
  * @example
@@ -58,7 +70,7 @@ export interface ToStreamConfig<A> {
  *   .pipe(toStream(client, 'events', { codec: Event, maxLen: 100_000 }))
  *   .subscribe((id) => console.log('written', id));
  * ```
- * @param client the client
+ * @param client the client (or a {@link PipelineRunner} such as the testing kit's fake)
  * @param stream the stream (without the client's `instance` prefix)
  * @param config see {@link ToStreamConfig}
  * @returns an operator from values to entry ids
@@ -67,21 +79,23 @@ export interface ToStreamConfig<A> {
  * @since 0.1.0
  */
 export function toStream(
-  client: RedisClient,
+  client: RedisClient | PipelineRunner,
   stream: string,
   config?: ToStreamConfig<FieldInput> & { readonly codec?: undefined },
 ): OperatorFunction<FieldInput, string>;
 export function toStream<A>(
-  client: RedisClient,
+  client: RedisClient | PipelineRunner,
   stream: string,
   config: ToStreamConfig<A> & { readonly codec: StreamCodec<A> },
 ): OperatorFunction<A, string>;
 export function toStream<A>(
-  client: RedisClient,
+  client: RedisClient | PipelineRunner,
   stream: string,
   config: ToStreamConfig<A> = {},
 ): OperatorFunction<A, string> {
   const { codec, maxLen, minId, approximate = true, limit, batch = 500, concurrency = 2 } = config;
+  if (typeof client !== 'object' || client === null)
+    throw new TypeError('toStream: client must be a RedisClient or a PipelineRunner');
   if (typeof stream !== 'string' || stream === '')
     throw new TypeError('toStream: stream must be a non-empty string');
   if (maxLen !== undefined && minId !== undefined)
@@ -95,68 +109,129 @@ export function toStream<A>(
   if (!(Number.isInteger(concurrency) && concurrency > 0))
     throw new TypeError(`toStream: concurrency must be a positive integer, got ${concurrency}`);
 
-  const trim: string[] = [];
+  // what goes between the key and the fields: XADD key [MAXLEN|MINID ~|= n [LIMIT l]] * …
+  const head: string[] = [];
   if (maxLen !== undefined || minId !== undefined) {
-    trim.push(maxLen !== undefined ? 'MAXLEN' : 'MINID', approximate ? '~' : '=');
-    trim.push(maxLen !== undefined ? String(maxLen) : minId!);
-    if (limit !== undefined) trim.push('LIMIT', String(limit));
+    head.push(maxLen !== undefined ? 'MAXLEN' : 'MINID', approximate ? '~' : '=');
+    head.push(maxLen !== undefined ? String(maxLen) : minId!);
+    if (limit !== undefined) head.push('LIMIT', String(limit));
   }
+  head.push('*');
+
+  /** One result per entry, in order; never errors for a single XADD's failure. */
+  const send: (entries: string[][]) => Observable<ReadonlyArray<ItemResult>> =
+    'runPipeline' in client
+      ? (entries) =>
+          defer(() =>
+            client.runPipeline(
+              entries.map((fields): BatchCommand => ['xadd', stream, ...head, ...fields]),
+            ),
+          )
+      : (entries) => {
+          const key = client.key(stream);
+          const xadd = (p: ChainableCommander, fields: string[]): void =>
+            void (p.xadd as unknown as (...a: string[]) => unknown)(key, ...head, ...fields);
+          return defer(() => pipelinePerNode(client.redis, entries, () => key, xadd, 'XADD'));
+        };
 
   return (source) =>
     new Observable<string>((subscriber) => {
-      const key = client.key(stream);
-      const queue: string[][] = [];
-      const inFlight: Array<{ done: boolean; ids: string[]; error?: unknown }> = [];
+      // a FIFO with a moving head: Array#splice(0, n) would copy what is left each time
+      let queue: Array<A | undefined> = [];
+      let next = 0;
+      const inFlight: Slot[] = [];
       let sourceDone = false;
+      let failed = false;
       let scheduled = false;
 
       const emitReady = (): void => {
         while (inFlight[0]?.done) {
-          const b = inFlight.shift()!;
-          for (const id of b.ids) subscriber.next(id);
-          if (b.error !== undefined) return subscriber.error(b.error);
+          const slot = inFlight.shift()!;
+          for (const id of slot.ids) subscriber.next(id);
+          if (slot.error !== undefined) return subscriber.error(slot.error);
         }
-        if (sourceDone && inFlight.length === 0 && queue.length === 0) subscriber.complete();
+        if (sourceDone && inFlight.length === 0 && next === queue.length) subscriber.complete();
       };
+
+      /** Encodes up to `batch` queued values; stops at one that cannot be encoded. */
+      const take = (slot: Slot): string[][] => {
+        const entries: string[][] = [];
+        const end = Math.min(queue.length, next + batch);
+        while (next < end) {
+          const value = queue[next] as A;
+          queue[next++] = undefined;
+          try {
+            entries.push(encodeEntry(stream, value, codec));
+          } catch (e) {
+            slot.error = e;
+            failed = true;
+            break;
+          }
+        }
+        if (next === queue.length) {
+          queue = [];
+          next = 0;
+        }
+        return entries;
+      };
+
       const flush = (): void => {
         scheduled = false;
-        while (queue.length > 0 && inFlight.length < concurrency && !subscriber.closed) {
-          const items = queue.splice(0, batch);
-          const slot: { done: boolean; ids: string[]; error?: unknown } = { done: false, ids: [] };
+        while (
+          next < queue.length &&
+          inFlight.length < concurrency &&
+          !failed &&
+          !subscriber.closed
+        ) {
+          const slot: Slot = { done: false, ids: [] };
           inFlight.push(slot);
-          void pipelinePerNode(
-            client.redis,
-            items,
-            () => key,
-            (p: ChainableCommander, args) =>
-              (p.xadd as unknown as (...a: string[]) => unknown)(key, ...trim, '*', ...args),
-            'XADD',
-          ).then((results) => {
-            for (const r of results) {
-              if (!r.ok) {
-                slot.error = r.error;
-                break;
-              }
-              slot.ids.push(String(r.value));
-            }
+          const entries = take(slot);
+          if (entries.length === 0) {
+            slot.done = true;
+            emitReady();
+            continue;
+          }
+          const settle = (): void => {
+            if (slot.done) return;
             slot.done = true;
             emitReady();
             flush();
+          };
+          const sub = send(entries).subscribe({
+            next: (results) => {
+              for (const r of results) {
+                if (!r.ok) {
+                  // before any value of the batch that could not be encoded: it comes first
+                  slot.error = r.error;
+                  failed = true;
+                  break;
+                }
+                slot.ids.push(String(r.value));
+              }
+            },
+            error: (e: unknown) => {
+              // the round trip failed as a whole (a fake's, or a bug): nothing of it is known
+              slot.error = toRedisError(e, 'XADD');
+              failed = true;
+              settle();
+            },
+            complete: settle,
           });
+          if (!slot.done) slot.pipeline = sub;
         }
       };
 
       const sub = source.subscribe({
         next: (value) => {
-          try {
-            queue.push(encodeEntry(stream, value, codec));
-          } catch (e) {
-            return subscriber.error(e);
-          }
-          if (!scheduled && inFlight.length < concurrency) {
+          queue.push(value);
+          if (inFlight.length >= concurrency) return; // sent when a pipeline comes back
+          // a full batch goes at once, so Redis works while a fast source is still emitting
+          if (queue.length - next >= batch) flush();
+          else if (!scheduled) {
             scheduled = true;
-            // values emitted in the same tick go in one pipeline
-            queueMicrotask(flush);
+            // the values of one synchronous run go in one pipeline (virtual time under a
+            // TestScheduler's run, so marble tests see the same batching)
+            asapScheduler.schedule(flush);
           }
         },
         error: (e: unknown) => subscriber.error(e),
@@ -165,6 +240,9 @@ export function toStream<A>(
           emitReady();
         },
       });
-      return () => sub.unsubscribe();
+      return () => {
+        sub.unsubscribe();
+        for (const slot of inFlight) slot.pipeline?.unsubscribe();
+      };
     });
 }

@@ -65,11 +65,15 @@ const positive = (name: string, v: number, allowInfinity = false): void => {
  * left idle for `claimIdleMs` (XAUTOCLAIM). Entries that fail to decode or were delivered more
  * than `maxDeliveries` times are written to the dead-letter stream and then acknowledged; deleted
  * entries still pending are acknowledged and skipped. At most `maxInFlight` messages are held
- * unacknowledged: reading pauses at the limit. Messages held longer than `claimIdleMs / 2` are
- * re-claimed to this consumer (XCLAIM JUSTID) so nobody else takes them.
+ * unacknowledged: reading pauses at the limit. While slots are free it reads ahead: the next read
+ * of new entries goes out as soon as one returns, while that batch is decoded and emitted, and
+ * never asks for more entries than the slots not yet taken or promised to a read. The acks
+ * requested while a batch is emitted go in one XACK. Messages held longer than `claimIdleMs / 2`
+ * are re-claimed to this consumer (XCLAIM JUSTID) so nobody else takes them.
  *
  * Unsubscribing (or `client.close()`) stops reading at once, waits up to `drainTimeoutMs` for
- * held messages to be acked or released, flushes the acks and releases the connection.
+ * held messages to be acked or released, flushes the acks and releases the connection. Entries
+ * read but not emitted yet (read ahead) stay pending and are delivered again on restart.
  * Transient errors (connection loss, a restarting server) are retried; the group is created
  * again if the server lost it. Counters: `stream.consumed`, `stream.acked`, `stream.failed`,
  * `stream.deadLettered`, `stream.claimed`, `stream.lostAcks`, `stream.deletedCleaned`,

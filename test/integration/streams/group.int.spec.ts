@@ -4,7 +4,7 @@
  * entries and failing handlers, and a handler that runs longer than claimIdleMs.
  */
 import * as t from 'io-ts';
-import { from, lastValueFrom, toArray, type Subscription } from 'rxjs';
+import { from, lastValueFrom, of, take, toArray, type Subscription } from 'rxjs';
 import {
   ackAfter,
   fromStreamGroup,
@@ -84,6 +84,37 @@ describe.each(targets)('consumer groups (%s)', (kind, make) => {
     const [info] = (await client.redis.xinfo('GROUPS', client.key('load'))) as unknown[][];
     expect(info).toEqual(expect.arrayContaining(['entries-read', 10_000, 'lag', 0, 'pending', 0]));
   }, 90_000);
+
+  it('stopped mid-batch: every ack asked for is sent after the unsubscribe; what was read ahead stays pending for the restart', async () => {
+    await lastValueFrom(from(events(1000)).pipe(toStream(client, 'stopmid', { codec: Event })));
+    const consume = (c: RedisClient, take$: number) =>
+      lastValueFrom(
+        fromStreamGroup(c, { stream: 'stopmid', group: 'g', consumer: 'c', codec: Event }).pipe(
+          ackAfter((m) => of(m.value.n)),
+          take(take$),
+          toArray(),
+        ),
+      );
+    const first = open();
+    // 250 is mid-batch (COUNT 100): take() unsubscribes while a read's messages are emitted
+    const firstRun = await consume(first, 250);
+    expect(firstRun).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    await waitFor(() => first.metrics.snapshot().counters['stream.acked'] === 250, {
+      message: 'the 250 acks flushed after the unsubscribe',
+    });
+    const [info] = (await client.redis.xinfo('GROUPS', client.key('stopmid'))) as unknown[][];
+    const read = Number(info![info!.indexOf('entries-read') + 1]);
+    expect(read).toBeGreaterThan(250); // the rest of the batch, and the read ahead
+    expect((await pendingOf(client, 'stopmid', 'g')).count).toBe(read - 250);
+    // the restarted consumer re-reads its pending entries first: each of the 750 once
+    const secondRun = await consume(open(), 750);
+    expect([...secondRun].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 750 }, (_, i) => 250 + i),
+    );
+    await waitFor(async () => (await pendingOf(client, 'stopmid', 'g')).count === 0, {
+      message: 'every entry acked',
+    });
+  });
 
   it('never holds more than maxInFlight unacked messages (XPENDING), and reads on as acks free slots', async () => {
     await lastValueFrom(from(events(60)).pipe(toStream(client, 'inflight', { codec: Event })));
