@@ -9,9 +9,10 @@ import type { BenchContext } from '../index';
 /**
  * Sessions at the express-session `Store` level, against connect-redis 9 on a node-redis 5
  * client: the same Redis, the same session, the same concurrency, in the same run, over 1000
- * sessions read round-robin. Ours sends the gets (touches) of one tick as one script call; a
- * touch is capped by the session's absolute deadline. connect-redis sends a GET (EXPIRE) each.
- * Connections and sessions are set up on the first run, so filtered-out runs cost nothing.
+ * sessions read round-robin. Ours sends the gets of one tick as one MGET and the touches as one
+ * session-touch script call (a PEXPIRE a session, capped by its absolute deadline); connect-redis
+ * sends a GET (EXPIRE) each. Connections and sessions are set up on the first run, so
+ * filtered-out runs cost nothing.
  */
 export const sessionCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
   // The same session in both: express-session's cookie plus a little application data.

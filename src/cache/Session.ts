@@ -5,7 +5,14 @@
  * - Expiry: every session has an idle expiry (`ttlMs`, pushed back by `touch`, `update` and —
  *   with `sliding` — by `get`, in the same round trip) and an absolute deadline
  *   (`absoluteTtlMs` from creation) that nothing pushes back: the key's TTL is always
- *   `min(ttlMs, deadline - now)`, computed by Lua on the server's clock.
+ *   `min(ttlMs, deadline - now)` on the server's clock.
+ * - Storage: one string key per session, `<version>:<created>:<deadline>:<user bytes>:<user>`
+ *   then the encoded data (see `sessionValue.ts`), so reads are native commands: an
+ *   express-session read is an `MGET` (the reads of one tick batched), a sliding `get` whose
+ *   deadline is known to be far off a `GETEX PX`, and a touch a `PEXPIRE` (the touches of one
+ *   tick batched in one script call). Lua runs where a read and a write must be one step:
+ *   create, update, express-session's upsert, destroy, regenerate, revoke, and a touch or a
+ *   sliding read near the deadline (or of a session whose deadline this process has not seen).
  * - Ids: 26 URL-safe characters, 144 random bits from `crypto.randomBytes` after a two-character
  *   bucket. Ids that are not URL-safe, shorter than 22 or longer than 128 characters are refused
  *   before any command is sent.
@@ -30,7 +37,8 @@ import * as O from 'fp-ts/Option';
 import * as TE from 'fp-ts/TaskEither';
 import { pipe } from 'fp-ts/function';
 import { randomBytes } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import { Cluster, Command, type Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import calculateSlot from 'cluster-key-slot';
 import { defer, filter, map, share, type Observable } from 'rxjs';
@@ -38,12 +46,13 @@ import type { RedisClient } from '../connection/RedisClient';
 import { DecodeError, EncodeError, toRedisError, type RedisError } from '../errors';
 import { pipelinePerNode } from '../internal/pipelinePerNode';
 import { fromKeyspace } from '../sources/fromKeyspace';
-import { wire } from './codecs/wire';
+import { decodesToItself, wire } from './codecs/wire';
 import { JsonSerializer, type Serializer } from './Serializer';
-import { batcher } from './sessionBatch';
+import { batcher, type Done } from './sessionBatch';
 import * as Ids from './sessionIds';
-import { register, type PutOutcome, type SessionOps } from './sessionInternals';
-import { sessionScripts, type RawSession } from './sessionScripts';
+import { decodesAsIs, register, type PutOutcome, type SessionOps } from './sessionInternals';
+import { sessionScripts } from './sessionScripts';
+import { parseStored, readHeaderBytes } from './sessionValue';
 
 // -------------------------------------------------------------------------------------
 // model
@@ -86,7 +95,8 @@ export interface SessionConfig<A, O = unknown> {
   /**
    * The local clock, in ms (used only to tell whether a remembered absolute deadline is far off;
    * every deadline itself is on the server's clock).
-   * @defaultValue Date.now
+   * @defaultValue a monotonic clock (`performance.timeOrigin + performance.now()`), which a step
+   * of the system clock does not move
    */
   readonly now?: () => number;
   /**
@@ -291,7 +301,7 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
     maxPerUser,
     serializer = JsonSerializer,
     random = randomBytes,
-    now = Date.now,
+    now = monotonicNow,
   } = config;
   const positive = (name: string, n: unknown) => {
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
@@ -303,20 +313,23 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
   if (typeof prefix !== 'string') throw new TypeError('Session.make: prefix must be a string');
 
   const onWire = wire(codec, serializer);
+  // A value `is` accepts needs no `validate` when validate is the identity on such values
+  // (`decodesToItself`, or a codec registered as such, like `ExpressSessionData`).
+  const asIs = decodesToItself(codec) || decodesAsIs.has(codec);
   const keys = Ids.sessionKeys(client.key(prefix));
   const scripts = () => sessionScripts(client.redis);
   const count = (counter: string, by = 1) => client.metrics.increment(`session.${counter}`, by);
   /** Names a session in errors: its key with the id replaced by a fingerprint. */
   const shownKey = (id: string) => `${keys.slotBase(Ids.bucketOfId(id))}s:${Ids.fingerprint(id)}`;
 
-  const checkId = (id: string): E.Either<InvalidSessionInput, string> =>
-    pipe(
-      Ids.validateId(id),
-      E.mapLeft((reason) => {
-        count('rejected');
-        return new InvalidSessionInput('id', reason);
-      }),
-    );
+  const rejected = (reason: Ids.InvalidIdReason): InvalidSessionInput => {
+    count('rejected');
+    return new InvalidSessionInput('id', reason);
+  };
+  const checkId = (id: string): E.Either<InvalidSessionInput, string> => {
+    const reason = Ids.idProblem(id);
+    return reason === undefined ? E.right(id) : E.left(rejected(reason));
+  };
   const checkUser = (userId: string): E.Either<InvalidSessionInput, string> =>
     typeof userId !== 'string' || userId === ''
       ? E.left(new InvalidSessionInput('userId', 'empty'))
@@ -332,28 +345,177 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
         return Promise.resolve(E.left(toRedisError(e, command)));
       }
     };
+  /** A batched callback call as a TaskEither: the public functions' boundary. */
+  const fromBatch =
+    <R>(command: string, send: (done: (e: unknown, r?: R) => void) => void) =>
+    (): Promise<E.Either<RedisError, R>> =>
+      new Promise((resolve) =>
+        send((e, r) => resolve(e !== undefined ? E.left(toRedisError(e, command)) : E.right(r!))),
+      );
   const encode = (data: A, where: string): E.Either<EncodeError, string> =>
     E.tryCatch(
       () => onWire.encode(data),
       (e) => new EncodeError(where, e instanceof Error ? e.message : String(e), { cause: e }),
     );
-  const decodeData = (id: string, raw: string): E.Either<DecodeError, A> =>
-    pipe(
-      onWire.decode(raw),
-      E.mapLeft((errors) => new DecodeError(shownKey(id), errors)),
-    );
-  const toRecord = (id: string, raw: RawSession): E.Either<DecodeError, SessionRecord<A>> =>
-    pipe(
-      decodeData(id, raw[0]),
+  /** Decodes stored data: the data, or a `DecodeError` (no `Either`: this runs per read). */
+  const decodeOrError = (id: string, text: string): A | DecodeError => {
+    if (asIs) {
+      let parsed: unknown;
+      try {
+        parsed = serializer.parse(text);
+      } catch {
+        parsed = undefined; // onWire.decode below words the failure
+      }
+      if (parsed !== undefined && codec.is(parsed)) return parsed;
+    }
+    const decoded = onWire.decode(text);
+    return E.isRight(decoded) ? decoded.right : new DecodeError(shownKey(id), decoded.left);
+  };
+  const decodeData = (id: string, text: string): E.Either<DecodeError, A> => {
+    const decoded = decodeOrError(id, text);
+    return decoded instanceof DecodeError ? E.left(decoded) : E.right(decoded);
+  };
+  const notStored = (id: string): DecodeError =>
+    new DecodeError(shownKey(id), [
+      { value: undefined, context: [], message: 'the stored value is not a session of this store' },
+    ]);
+  const toRecord = (id: string, text: string): E.Either<DecodeError, SessionRecord<A>> => {
+    const stored = parseStored(text);
+    if (stored === undefined) return E.left(notStored(id));
+    deadlines.set(id, stored.expiresAt);
+    return pipe(
+      decodeData(id, stored.data),
       E.map((data) => ({
         id,
         data,
-        version: Number(raw[1]),
-        ...(raw[4] !== null ? { userId: raw[4] } : {}),
-        createdAt: Number(raw[2]),
-        expiresAt: Number(raw[3]),
+        version: stored.version,
+        ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
+        createdAt: stored.createdAt,
+        expiresAt: stored.expiresAt,
       })),
     );
+  };
+
+  // ---- the server's clock
+
+  /**
+   * Absolute deadlines of sessions this process read or wrote, by id. A deadline never changes,
+   * so while it is far off a touch (a sliding read) is a bare PEXPIRE (GETEX), without reading
+   * it again.
+   */
+  const deadlines = new LRUCache<string, number>({ max: DEADLINE_CACHE_SIZE });
+  /**
+   * The server's clock minus ours, as last reported: the server's time less our time when the
+   * command was *sent*. The server read its clock after that, so this overestimates the
+   * server's time, never underestimates it: a deadline looks nearer than it is, the safe side.
+   */
+  let serverOffsetMs: number | undefined;
+  const learnServerTime = (serverMs: unknown, sentAt: number): void => {
+    const ms = Number(serverMs);
+    if (Number.isFinite(ms) && ms > 0) serverOffsetMs = ms - sentAt;
+  };
+  /** The deadline is further off than an expiry `idleMs` from now would reach (plus a margin). */
+  const farFromDeadline = (id: string, idleMs: number, localNow: number): boolean => {
+    const deadline = deadlines.get(id);
+    return (
+      deadline !== undefined &&
+      serverOffsetMs !== undefined &&
+      localNow + serverOffsetMs + idleMs + CLOCK_MARGIN_MS < deadline
+    );
+  };
+
+  // ---- batches: the reads and touches of one tick, one command per Cluster slot
+
+  const slotOf = (key: string) => String(calculateSlot(key));
+  const groupOf = () => (client.redis instanceof Cluster ? slotOf : undefined);
+
+  let reads: ((key: string, done: (e: unknown, text?: string | null) => void) => void) | undefined;
+  /**
+   * Sends one batch's MGET. With `sendCommand`, past ioredis' auto-pipeline: a batch is already
+   * one command per tick, and the auto-pipeline would hold it for a `setImmediate` (one more turn
+   * of the event loop per batch, on the path of every read in it) and wrap it in a `Pipeline`.
+   */
+  const mget = (many: ReadonlyArray<string>, encoding: 'utf8' | null): Promise<unknown> =>
+    client.redis.sendCommand(
+      new Command('mget', many as string[], { replyEncoding: encoding }),
+    ) as Promise<unknown>;
+  /** Reads stored values with MGET: a native command, the cheapest read Redis has. */
+  const read = (key: string, done: (e: unknown, text?: string | null) => void): void =>
+    (reads ??= batcher<string, string | null>(
+      (many) => mget(many, 'utf8') as Promise<Array<string | null>>,
+      groupOf(),
+      BATCH_SIZE,
+    ))(key, done);
+
+  /** A touch: the id alone for the store's own idle lifetime (the usual case), else with its own. */
+  type Touch = string | { readonly id: string; readonly idleMs: number };
+  const idOfTouch = (t: Touch): string => (typeof t === 'string' ? t : t.id);
+  const idleOfTouch = (t: Touch): number => (typeof t === 'string' ? ttlMs : t.idleMs);
+  let touches: ((t: Touch, done: Done<boolean>) => void) | undefined;
+  /**
+   * Pushes back the idle expiry of a batch with one session-touch script call. Sessions whose
+   * deadline this process knows to be far off (read or written here; a deadline never changes)
+   * go last, with the earliest of their deadlines less the longest idle time: while the
+   * server's clock is before that, each takes a bare PEXPIRE; the others have their deadline
+   * read by the script. The server checks that bound against its own clock, so a wrong guess
+   * here (`serverOffsetMs`) costs reads, never a session outliving its deadline. Why a bare
+   * PEXPIRE is safe against concurrent writes: it never creates a key, so it cannot bring back
+   * a session that `destroy`, `regenerate` (RENAME moves the key away) or the cap deleted; it
+   * changes no value, so it cannot undo an `update`. (A deadline remembered from an ended
+   * session whose id came back into use, after its marker expired, is earlier than the new
+   * session's: it can only cost a read.)
+   */
+  const runTouches = async (batch: ReadonlyArray<Touch>): Promise<boolean[]> => {
+    const n = batch.length;
+    const sentAt = now();
+    const idle = idleOfTouch(batch[0]!);
+    let shared = true;
+    // Sessions whose deadline the script must read go first (ARGV[1] says how many); `order`
+    // maps positions in KEYS to positions in `batch` (`undefined`: the same, the usual case).
+    let near: number[] | undefined;
+    let earliest = Infinity;
+    let longest = 0;
+    for (let i = 0; i < n; i++) {
+      const t = batch[i]!;
+      const id = idOfTouch(t);
+      const idleMs = idleOfTouch(t);
+      if (idleMs !== idle) shared = false;
+      if (!farFromDeadline(id, idleMs, sentAt)) (near ??= []).push(i);
+      else {
+        earliest = Math.min(earliest, deadlines.get(id)!);
+        longest = Math.max(longest, idleMs);
+      }
+    }
+    const checked = near?.length ?? 0;
+    let order: number[] | undefined;
+    if (near !== undefined && checked < n) {
+      const isNear = new Set(near);
+      order = near;
+      for (let i = 0; i < n; i++) if (!isNear.has(i)) order.push(i);
+    }
+    const at = (k: number): number => (order === undefined ? k : order[k]!);
+    const args: Array<string | number> = [n];
+    for (let k = 0; k < n; k++) args.push(keys.session(idOfTouch(batch[at(k)]!)));
+    args.push(checked, checked < n ? earliest - longest : '', shared ? idle : '');
+    if (!shared) for (let k = 0; k < n; k++) args.push(idleOfTouch(batch[at(k)]!));
+    let reply: ReadonlyArray<number>;
+    try {
+      reply = await scripts().touch(args);
+    } catch (e) {
+      throw toRedisError(e, 'EVALSHA session-touch');
+    }
+    learnServerTime(reply[0], sentAt);
+    const found = new Array<boolean>(n).fill(true);
+    for (let m = 1; m < reply.length; m++) found[at(Number(reply[m]) - 1)] = false;
+    return found;
+  };
+  // runTouches fails with a RedisError, so `done` gets one (typed as `unknown` by the batcher)
+  const touchOne = (t: Touch, done: Done<boolean>): void =>
+    (touches ??= batcher(
+      runTouches,
+      groupOf() && ((t: Touch) => slotOf(keys.session(idOfTouch(t)))),
+      BATCH_SIZE,
+    ))(t, done);
 
   // ---- create
 
@@ -363,8 +525,9 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
     userId: string | undefined,
     carried: string,
     attempt = 1,
-  ): TE.TaskEither<RedisError, { id: string; reply: [number, number, number, number] }> => {
+  ): TE.TaskEither<RedisError, { id: string; reply: [number, number, number, number, number] }> => {
     const id = Ids.newId(bucket, random);
+    const sentAt = now();
     return pipe(
       call('EVALSHA session-create', () =>
         scripts().create(
@@ -382,15 +545,18 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
           carried,
         ),
       ),
-      TE.flatMap((reply) =>
-        reply !== null
-          ? TE.right({ id, reply })
-          : // The id was taken (2^-144 by chance; an injected `random` in tests), or a carried-over
-            // session reached its deadline in between: try another id, a few times.
-            attempt < 3
-            ? createIn(bucket, encoded, userId, carried, attempt + 1)
-            : TE.left(toRedisError(new Error('no free session id after 3 attempts'), 'create')),
-      ),
+      TE.flatMap((reply) => {
+        if (Array.isArray(reply)) {
+          learnServerTime(reply[4], sentAt);
+          deadlines.set(id, Number(reply[2]));
+          return TE.right({ id, reply });
+        }
+        // The id was taken (2^-144 by chance; an injected `random` in tests), or a carried-over
+        // session reached its deadline in between: try another id, a few times.
+        return attempt < 3
+          ? createIn(bucket, encoded, userId, carried, attempt + 1)
+          : TE.left(toRedisError(new Error('no free session id after 3 attempts'), 'create'));
+      }),
     );
   };
 
@@ -415,10 +581,10 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
         return {
           id,
           data,
-          version,
+          version: Number(version),
           ...(userId !== undefined ? { userId } : {}),
-          createdAt,
-          expiresAt,
+          createdAt: Number(createdAt),
+          expiresAt: Number(expiresAt),
         };
       }),
     );
@@ -426,22 +592,44 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
 
   // ---- read
 
+  /**
+   * A sliding read. When the deadline is known to be far off, a bare GETEX: like PEXPIRE (see
+   * `runTouches`) it never creates a key nor changes a value, so it can neither resurrect an
+   * ended session nor undo a write. Its expiry is a time on the server's clock (PXAT: now, as
+   * this process reckons the server's clock, plus `ttlMs`) that the check put before the
+   * deadline, so neither a command delivered late (a reconnect) nor a misjudged clock carries
+   * the session past its deadline. Otherwise the session-get script, which reads the deadline
+   * and caps the expiry on the server.
+   */
+  const slidingRead = (id: string): TE.TaskEither<RedisError, string | null> => {
+    const key = keys.session(id);
+    const sentAt = now();
+    if (farFromDeadline(id, ttlMs, sentAt))
+      return call('GETEX', () =>
+        client.redis.getex(key, 'PXAT', Math.floor(sentAt + serverOffsetMs! + ttlMs)),
+      );
+    return pipe(
+      call('EVALSHA session-get', () => scripts().get(key, ttlMs)),
+      TE.map((reply) => {
+        learnServerTime(reply[0], sentAt);
+        return typeof reply[1] === 'string' ? reply[1] : null;
+      }),
+    );
+  };
+
   const get: SessionStore<A>['get'] = (id) =>
     pipe(
       TE.fromEither(checkId(id)),
       TE.flatMap(() =>
         sliding
-          ? call('EVALSHA session-get', () => scripts().get(keys.session(id), ttlMs))
-          : call('HMGET', async () => {
-              const raw = await client.redis.hmget(keys.session(id), 'd', 'v', 'c', 'a', 'u');
-              return raw[0] === null ? null : (raw as RawSession);
-            }),
+          ? slidingRead(id)
+          : fromBatch<string | null>('MGET', (done) => read(keys.session(id), done)),
       ),
-      TE.flatMapEither((raw) =>
-        raw === null
+      TE.flatMapEither((text) =>
+        typeof text !== 'string'
           ? E.right(O.none)
           : pipe(
-              toRecord(id, raw),
+              toRecord(id, text),
               E.map((r) => O.some(r)),
             ),
       ),
@@ -461,17 +649,18 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
       TE.flatMap((reply): TE.TaskEither<Conflict | SessionNotFound, SessionRecord<A>> => {
         switch (reply[0]) {
           case 1:
+            deadlines.set(id, Number(reply[3]));
             return TE.right({
               id,
               data,
-              version: reply[1],
-              ...(reply[4] !== null ? { userId: reply[4] } : {}),
+              version: Number(reply[1]),
+              ...(typeof reply[4] === 'string' ? { userId: reply[4] } : {}),
               createdAt: Number(reply[2]),
               expiresAt: Number(reply[3]),
             });
           case -1:
             count('conflicts');
-            return TE.left(new Conflict(Ids.fingerprint(id), expectedVersion, reply[1]));
+            return TE.left(new Conflict(Ids.fingerprint(id), expectedVersion, Number(reply[1])));
           default:
             return TE.left(new SessionNotFound(Ids.fingerprint(id)));
         }
@@ -495,69 +684,23 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
     return attempt(1);
   };
 
+  const touchFor = (
+    id: string,
+    idleMs: number,
+    done: (e: RedisError | undefined, found: boolean) => void,
+  ): void => touchOne(idleMs === ttlMs ? id : { id, idleMs }, done as Done<boolean>);
+
   const touch: SessionStore<A>['touch'] = (id) =>
     pipe(
       TE.fromEither(checkId(id)),
-      TE.flatMap(() => touchFor(id, ttlMs)),
+      TE.flatMap(() =>
+        fromBatch<boolean>('EVALSHA session-touch', (done) => touchFor(id, ttlMs, done)),
+      ),
     );
-
-  // Concurrent touches and express-session reads of one tick: one script call per slot.
-  const slotOf = (key: string) =>
-    client.redis instanceof Cluster ? String(calculateSlot(key)) : '';
-  type Touch = { readonly key: string; readonly idleMs: number };
-  const touchBatch = batcher<Touch, number>(
-    (items) =>
-      scripts().touch(items.length, ...items.map((i) => i.key), ...items.map((i) => i.idleMs)),
-    (i) => slotOf(i.key),
-    BATCH_SIZE,
-  );
-  const expireBatch = batcher<Touch, number>(
-    (items) =>
-      scripts().expire(items.length, ...items.map((i) => i.key), ...items.map((i) => i.idleMs)),
-    (i) => slotOf(i.key),
-    BATCH_SIZE,
-  );
-  const peekBatch = batcher<string, readonly [string | null, number | undefined]>(
-    async (many) => {
-      const reply = await scripts().peek(many.length, ...many);
-      serverOffsetMs = Number(reply[0]) - now();
-      return many.map((_, i) => {
-        const d = reply[2 * i + 1];
-        const a = reply[2 * i + 2];
-        return [typeof d === 'string' ? d : null, a === null ? undefined : Number(a)] as const;
-      });
-    },
-    slotOf,
-    BATCH_SIZE,
-  );
-
-  /**
-   * Absolute deadlines of sessions this process read or wrote, by id. A deadline never changes,
-   * so while it is far off (by the server's clock, as the last read reported it) a touch is a
-   * bare PEXPIRE, without reading the deadline again.
-   */
-  const deadlines = new LRUCache<string, number>({ max: DEADLINE_CACHE_SIZE });
-  let serverOffsetMs: number | undefined;
-  const farFromDeadline = (id: string, idleMs: number): boolean => {
-    const deadline = deadlines.get(id);
-    return (
-      deadline !== undefined &&
-      serverOffsetMs !== undefined &&
-      now() + serverOffsetMs + idleMs + CLOCK_MARGIN_MS < deadline
-    );
-  };
-
-  const touchFor = (id: string, idleMs: number): TE.TaskEither<RedisError, boolean> => {
-    const touch = { key: keys.session(id), idleMs };
-    const sent = farFromDeadline(id, idleMs)
-      ? call('EVALSHA session-expire', () => expireBatch(touch))
-      : call('EVALSHA session-touch', () => touchBatch(touch));
-    return () => sent().then((r) => (E.isLeft(r) ? r : E.right(r.right === 1)));
-  };
 
   // ---- end
 
-  const destroyRaw = (id: string): TE.TaskEither<RedisError, RawSession | null> =>
+  const destroyRaw = (id: string): TE.TaskEither<RedisError, string | null> =>
     pipe(
       call('EVALSHA session-destroy', () =>
         scripts().destroy(
@@ -568,10 +711,11 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
           keys.slotBase(Ids.bucketOfId(id)),
         ),
       ),
-      TE.tap((raw) => {
+      TE.map((text) => {
         deadlines.delete(id);
-        if (raw !== null) count('destroyed');
-        return TE.right(raw);
+        if (typeof text !== 'string') return null;
+        count('destroyed');
+        return text;
       }),
     );
 
@@ -579,7 +723,7 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
     pipe(
       TE.fromEither(checkId(id)),
       TE.flatMap(() => destroyRaw(id)),
-      TE.map((raw) => raw !== null),
+      TE.map((text) => text !== null),
     );
 
   const regenerateInPlace = (
@@ -605,7 +749,8 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
         (reply): TE.TaskEither<RedisError | DecodeError | SessionNotFound, SessionRecord<A>> => {
           if (reply[0] === 1) {
             count('regenerated');
-            return TE.fromEither(toRecord(next, reply.slice(1) as RawSession));
+            deadlines.delete(id);
+            return TE.fromEither(toRecord(next, reply[1]));
           }
           if (reply[0] === 0) return TE.left(new SessionNotFound(Ids.fingerprint(id)));
           return attempt < 3
@@ -623,16 +768,33 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
     pipe(
       destroyRaw(id),
       TE.flatMap(
-        (raw): TE.TaskEither<RedisError | DecodeError | SessionNotFound, SessionRecord<A>> =>
-          raw === null
-            ? TE.left(new SessionNotFound(Ids.fingerprint(id)))
-            : pipe(
-                createIn(Ids.bucketOfUser(userId), raw[0], userId, `${raw[2]}:${raw[3]}:${raw[1]}`),
-                TE.flatMapEither(({ id: next }) => {
-                  count('regenerated');
-                  return toRecord(next, [raw[0], raw[1], raw[2], raw[3], userId]);
-                }),
-              ),
+        (text): TE.TaskEither<RedisError | DecodeError | SessionNotFound, SessionRecord<A>> => {
+          if (text === null) return TE.left(new SessionNotFound(Ids.fingerprint(id)));
+          const old = parseStored(text);
+          if (old === undefined) return TE.left(notStored(id));
+          return pipe(
+            createIn(
+              Ids.bucketOfUser(userId),
+              old.data,
+              userId,
+              `${old.createdAt}:${old.expiresAt}:${old.version}`,
+            ),
+            TE.flatMapEither(({ id: next }) => {
+              count('regenerated');
+              return pipe(
+                decodeData(next, old.data),
+                E.map((data) => ({
+                  id: next,
+                  data,
+                  version: old.version,
+                  userId,
+                  createdAt: old.createdAt,
+                  expiresAt: old.expiresAt,
+                })),
+              );
+            }),
+          );
+        },
       ),
     );
 
@@ -764,32 +926,56 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
 
   // ---- what expressSessionStore needs
 
+  /** Where `readHeaderBytes` leaves its findings: one object per store, not one per read. */
+  const header = { expiresAt: 0, dataStart: 0 };
+  /**
+   * express-session's reads: an MGET per batch, each value decoded in the batch's loop (a
+   * `DecodeError` is the item's result, not the batch's failure), so a read costs no closure and
+   * no `Either` of its own.
+   */
+  const runPeeks = async (many: ReadonlyArray<string>): Promise<Array<A | DecodeError | null>> => {
+    let values: Array<Buffer | null>;
+    try {
+      values = (await mget(
+        many.map((id) => keys.session(id)),
+        null,
+      )) as Array<Buffer | null>;
+    } catch (e) {
+      throw toRedisError(e, 'MGET');
+    }
+    const out = new Array<A | DecodeError | null>(many.length);
+    for (let i = 0; i < many.length; i++) {
+      const id = many[i]!;
+      const value = values[i];
+      if (value === null || value === undefined) out[i] = null;
+      else if (!readHeaderBytes(value, header)) out[i] = notStored(id);
+      else {
+        // peek: no recency bump here, the touch that ends the request does it
+        if (deadlines.peek(id) !== header.expiresAt) deadlines.set(id, header.expiresAt);
+        out[i] = decodeOrError(id, value.toString('utf8', header.dataStart));
+      }
+    }
+    return out;
+  };
+  let peeks: ((id: string, done: Done<A | DecodeError | null>) => void) | undefined;
   const ops: SessionOps<A> = {
     client,
     ttlMs,
-    peek: (id) => {
-      const sent = call('EVALSHA session-peek', () => peekBatch(keys.session(id)));
-      return () =>
-        sent().then((r) => {
-          if (E.isLeft(r)) return r;
-          const [raw, deadline] = r.right;
-          if (raw === null) return E.right(O.none);
-          if (deadline !== undefined) deadlines.set(id, deadline);
-          const decoded = onWire.decode(raw);
-          return E.isLeft(decoded)
-            ? E.left(new DecodeError(shownKey(id), decoded.left))
-            : E.right(O.some(decoded.right));
-        });
-    },
+    peek: (id, done) =>
+      (peeks ??= batcher(
+        runPeeks,
+        groupOf() && ((id: string) => slotOf(keys.session(id))),
+        BATCH_SIZE,
+      ))(id, done as Done<A | DecodeError | null>),
     peekMany: (many) =>
       pipe(
-        call('HGET', () =>
+        call('GET', () =>
           pipelinePerNode(
             client.redis,
             many,
             (id) => keys.session(id),
-            (p, id) => p.hget(keys.session(id), 'd'),
-            'HGET',
+            (p, id) => p.get(keys.session(id)),
+            'GET',
           ),
         ),
         TE.flatMapEither(
@@ -799,7 +985,9 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
               if (!r.ok) return E.left(r.error);
               if (typeof r.value !== 'string') continue;
               const id = many[i]!;
-              const decoded = decodeData(id, r.value);
+              const stored = parseStored(r.value);
+              if (stored === undefined) return E.left(notStored(id));
+              const decoded = decodeData(id, stored.data);
               if (E.isLeft(decoded)) return decoded;
               out.push([id, decoded.right]);
             }
@@ -817,7 +1005,7 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
         ),
         TE.map((reply): PutOutcome => {
           if (reply[0] === 0) return 'ended';
-          deadlines.set(id, reply[1]);
+          deadlines.set(id, Number(reply[1]));
           return reply[0] === 1 ? 'written' : 'created';
         }),
       ),
@@ -827,11 +1015,13 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
   return store;
 };
 
-/** Most keys in one batched script call. */
+/** Most keys in one batched command. */
 const BATCH_SIZE = 256;
 /** Deadlines remembered for the cheap touch. */
 const DEADLINE_CACHE_SIZE = 10_000;
 /** Slack for the drift of the server's clock since it was read, and for a round trip. */
 const CLOCK_MARGIN_MS = 1000;
+
+const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');

@@ -6,13 +6,13 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
-import * as O from 'fp-ts/Option';
 import type * as TE from 'fp-ts/TaskEither';
 import type { SessionData, Store } from 'express-session';
+import { DecodeError } from '../errors';
 import type { SessionStore } from './Session';
 import { InvalidSessionInput } from './Session';
-import { fingerprint, validateId } from './sessionIds';
-import { opsOf, type SessionOps } from './sessionInternals';
+import { fingerprint, idProblem } from './sessionIds';
+import { decodesAsIs, opsOf, type SessionOps } from './sessionInternals';
 
 // -------------------------------------------------------------------------------------
 // model
@@ -53,6 +53,9 @@ export const ExpressSessionData: t.Type<SessionData, SessionData, unknown> = new
       : t.failure(u, c, 'expected an express-session object with a cookie'),
   (a) => a,
 );
+
+// Its validate answers the value itself whenever `is` holds: a read need not run it.
+decodesAsIs.add(ExpressSessionData);
 
 /**
  * The type of {@link ExpressSessionData}.
@@ -130,6 +133,8 @@ type AdapterClass = new (
 
 let adapter: AdapterClass | undefined;
 
+const ignore = (): void => {};
+
 /** Runs `task` and hands its outcome to an express-session callback. */
 const settle = <T>(task: TE.TaskEither<Error, T>, cb: Callback<T> | undefined): void => {
   void task().then((result) => {
@@ -163,32 +168,31 @@ const adapterClass = (): AdapterClass => {
 
     /** Why express-session's id is refused, or `undefined` when it is fine. */
     private refuse(sid: string): InvalidSessionInput | undefined {
-      const checked = validateId(sid);
-      if (E.isRight(checked)) return undefined;
+      const reason = idProblem(sid);
+      if (reason === undefined) return undefined;
       this.ops.client.metrics.increment('session.rejected');
-      return new InvalidSessionInput('id', checked.left);
+      return new InvalidSessionInput('id', reason);
     }
 
+    /** Whether express-session's id may be sent to Redis (counts a refusal). */
     private valid(sid: string): boolean {
-      return this.refuse(sid) === undefined;
+      if (idProblem(sid) === undefined) return true;
+      this.refuse(sid);
+      return false;
     }
 
     override get(sid: string, cb: Callback<SessionData | null>): void {
       if (!this.valid(sid)) return cb(null, null);
-      void this.ops
-        .peek(sid)()
-        .then((result) => {
-          if (E.isRight(result)) return cb(null, O.toNullable(result.right));
-          const e = result.left;
-          if (e._tag === 'DecodeError' && this.onDecodeError === 'discard') {
-            this.ops.client.logger.warn(
-              { session: fingerprint(sid), error: e.message },
-              'stored session does not match the codec; starting a new session',
-            );
-            return cb(null, null);
-          }
-          cb(e);
-        });
+      this.ops.peek(sid, (e, data) => {
+        if (e !== undefined) return cb(e);
+        if (!(data instanceof DecodeError)) return cb(null, data);
+        if (this.onDecodeError === 'error') return cb(data);
+        this.ops.client.logger.warn(
+          { session: fingerprint(sid), error: data.message },
+          'stored session does not match the codec; starting a new session',
+        );
+        cb(null, null);
+      });
     }
 
     override set(sid: string, sess: SessionData, cb?: Callback): void {
@@ -214,7 +218,8 @@ const adapterClass = (): AdapterClass => {
       if (!this.valid(sid)) return cb?.();
       const idle = this.idleFor(sess);
       if (idle <= 0) return this.destroy(sid, cb);
-      settle(this.ops.touchFor(sid, idle), cb as Callback<boolean> | undefined);
+      // express-session's callback takes the error, if any: it is handed over as it is
+      this.ops.touchFor(sid, idle, (cb as Callback | undefined) ?? ignore);
     }
 
     override destroy(sid: string, cb?: Callback): void {

@@ -7,7 +7,7 @@
  * Lua scripts change them atomically:
  *
  * ```
- * <instance><prefix>{b}s:<id>      session hash (d data, v version, c created, a deadline, u user)
+ * <instance><prefix>{b}s:<id>      session: a string `<v>:<c>:<a>:<n>:<user><data>` (sessionValue.ts)
  * <instance><prefix>{b}g:<id>      id marker: outlives the session, so an ended id stays ended
  * <instance><prefix>{b}u:<userId>  the user's index: sorted set of ids scored by creation time (µs)
  * ```
@@ -49,11 +49,11 @@ export interface SessionKeys {
   readonly session: (id: string) => string;
   readonly marker: (id: string) => string;
   readonly userIndex: (userId: string) => string;
-  /** SCAN pattern matching every session hash of the store. */
+  /** SCAN pattern matching every session key of the store. */
   readonly sessionPattern: string;
   /** SCAN pattern matching every key of the store (sessions, markers, indexes). */
   readonly everyKeyPattern: string;
-  /** The id of a session hash key; `undefined` for any other key. */
+  /** The id of a session key; `undefined` for any other key. */
   readonly idOf: (key: string) => string | undefined;
 }
 
@@ -88,11 +88,20 @@ export const bucketOfId = (id: string): string => id.slice(0, 2);
  * @returns the id, or why it is refused
  */
 export const validateId = (id: unknown): E.Either<InvalidIdReason, string> => {
-  if (typeof id !== 'string' || id.length === 0) return E.left('empty');
-  if (id.length > MAX_ID_LENGTH) return E.left('too-long');
-  if (!URL_SAFE.test(id)) return E.left('not-url-safe');
-  if (id.length < MIN_ID_LENGTH) return E.left('too-short');
-  return E.right(id);
+  const reason = idProblem(id);
+  return reason === undefined ? E.right(id as string) : E.left(reason);
+};
+
+/**
+ * Why an id is refused, or `undefined` when it is fine: {@link validateId} without the `Either`,
+ * for the per-request paths.
+ */
+export const idProblem = (id: unknown): InvalidIdReason | undefined => {
+  if (typeof id !== 'string' || id.length === 0) return 'empty';
+  if (id.length > MAX_ID_LENGTH) return 'too-long';
+  if (!URL_SAFE.test(id)) return 'not-url-safe';
+  if (id.length < MIN_ID_LENGTH) return 'too-short';
+  return undefined;
 };
 
 /**

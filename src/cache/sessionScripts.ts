@@ -1,16 +1,16 @@
 /**
- * The session store's Lua scripts (src/lua/session-*.lua), registered on a connection with
- * ioredis' `defineCommand` (EVALSHA, falling back to EVAL once per connection), and typed.
- * Each script's header names its KEYS and ARGV.
+ * The session store's Lua scripts (src/lua/session-*.lua), typed. A script with a fixed number
+ * of keys is registered on the connection with ioredis' `defineCommand` (EVALSHA, falling back
+ * to EVAL once per connection); a variadic one (batched: `-n`) is sent with `sendCommand` (see
+ * `sendDirect`). Each script's header names its KEYS and ARGV.
  *
  * @internal
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'ioredis';
 import type { Commands } from '../connection/RedisClient';
-
-/** A stored session as the scripts return it: d, v, c, a, u (u null when anonymous). */
-export type RawSession = [string, string, string, string, string | null];
 
 /** The scripts, as functions of one connection. Arguments are in the scripts' KEYS/ARGV order. */
 export interface SessionScripts {
@@ -26,14 +26,14 @@ export interface SessionScripts {
     slotBase: string,
     absoluteMs: number,
     carried: string,
-  ): Promise<[number, number, number, number] | null>;
-  get(session: string, idleMs: number): Promise<RawSession | null>;
-  /** Variadic: `touch(n, ...keys, ...idleMs)`. */
-  touch(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
-  /** Variadic: `expire(n, ...keys, ...idleMs)`. */
-  expire(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
-  /** Variadic: `peek(n, ...keys)` → `[now, d1, a1, …]`. */
-  peek(numKeys: number, ...keys: string[]): Promise<Array<string | number | null>>;
+  ): Promise<[number, number, number, number, number] | null>;
+  /** `[server time ms, stored value]`, or `[server time ms]` when there is no session. */
+  get(session: string, idleMs: number): Promise<[number, string?]>;
+  /**
+   * Variadic, its arguments in one array (a batch has hundreds): `[n, ...keys, checked,
+   * ...idleMs]` → `[server time ms, ...positions (from 1) of the keys that are no session]`.
+   */
+  touch(args: ReadonlyArray<string | number>): Promise<number[]>;
   update(
     session: string,
     data: string,
@@ -48,13 +48,14 @@ export interface SessionScripts {
     absoluteMs: number,
     markerGraceMs: number,
   ): Promise<[1 | 2, number] | [0]>;
+  /** The destroyed session's stored value, or null. */
   destroy(
     session: string,
     marker: string,
     id: string,
     markerGraceMs: number,
     slotBase: string,
-  ): Promise<RawSession | null>;
+  ): Promise<string | null>;
   regenerate(
     oldSession: string,
     oldMarker: string,
@@ -64,7 +65,7 @@ export interface SessionScripts {
     newId: string,
     idleMs: number,
     slotBase: string,
-  ): Promise<[1, ...RawSession] | [0] | [-1]>;
+  ): Promise<[1, string] | [0] | [-1]>;
   list(index: string, slotBase: string): Promise<Array<string | number>>;
   revoke(index: string, slotBase: string, markerGraceMs: number): Promise<number>;
 }
@@ -77,8 +78,6 @@ const FILES: Record<keyof SessionScripts, string> = {
   create: 'session-create-3',
   get: 'session-get-1',
   touch: 'session-touch-n',
-  expire: 'session-expire-n',
-  peek: 'session-peek-n',
   update: 'session-update-1',
   put: 'session-put-2',
   destroy: 'session-destroy-2',
@@ -102,6 +101,27 @@ const loadSources = (): Record<string, string> =>
 const registered = new WeakMap<Commands, SessionScripts>();
 
 /**
+ * Runs a variadic script (the batched ones) with `sendCommand`, past ioredis' auto-pipeline: a
+ * batch is already one command per tick, and the auto-pipeline would hold it for a `setImmediate`
+ * (one more turn of the event loop per batch, on the path of every request of the batch) and
+ * build a `Pipeline` around it. EVALSHA, then EVAL when the server does not know the script yet
+ * (NOSCRIPT: first use, or after a restart or SCRIPT FLUSH), as ioredis' own scripts do.
+ */
+const sendDirect = (redis: Commands, lua: string) => {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  const send = (name: string, args: ReadonlyArray<unknown>) =>
+    redis.sendCommand(new Command(name, args as Array<string | number>)) as Promise<unknown>;
+  return (args: unknown): Promise<unknown> => {
+    const rest = args as ReadonlyArray<string | number>;
+    return send('evalsha', [sha, ...rest]).catch((e: unknown) =>
+      e instanceof Error && e.message.includes('NOSCRIPT')
+        ? send('eval', [lua, ...rest])
+        : Promise.reject(e),
+    );
+  };
+};
+
+/**
  * The scripts of `redis`, registered on first use (no I/O: the server learns a script the first
  * time it runs).
  */
@@ -112,15 +132,16 @@ export const sessionScripts = (redis: Commands): SessionScripts => {
   const target = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const scripts = {} as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const [method, file] of Object.entries(FILES)) {
-    const name = commandName(method);
-    if (typeof target[name] !== 'function') {
-      const keys = file.slice(file.lastIndexOf('-') + 1);
-      redis.defineCommand(name, {
-        ...(keys === 'n' ? {} : { numberOfKeys: Number(keys) }),
-        lua: lua[file]!,
-      });
+    const keys = file.slice(file.lastIndexOf('-') + 1);
+    if (keys === 'n') {
+      scripts[method] = sendDirect(redis, lua[file]!);
+      continue;
     }
-    scripts[method] = (...args) => target[name]!.apply(redis, args);
+    const name = commandName(method);
+    if (typeof target[name] !== 'function')
+      redis.defineCommand(name, { numberOfKeys: Number(keys), lua: lua[file]! });
+    const run = target[name]!;
+    scripts[method] = (...args) => run.apply(redis, args);
   }
   const typed = scripts as unknown as SessionScripts;
   registered.set(redis, typed);

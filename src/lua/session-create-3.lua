@@ -5,8 +5,9 @@
 -- a Cluster all of them live in one slot; keys of other sessions of the user are built from
 -- ARGV[6] for that reason.
 --
--- KEYS[1]  session hash `P{b}s:<id>` (fields d data, v version, c created ms, a absolute deadline
---          ms, u user id)
+-- KEYS[1]  session `P{b}s:<id>`, a string `<v>:<c>:<a>:<n>:<user><data>` (version, created ms,
+--          absolute deadline ms, byte length of the user id, the user id, the encoded data; see
+--          src/cache/sessionValue.ts) whose TTL is min(idle, deadline - now)
 -- KEYS[2]  id marker `P{b}g:<id>`: outlives the session, so its id can never be used again
 -- KEYS[3]  user index `P{b}u:<userId>`, a sorted set of ids scored by creation time in
 --          microseconds (so sessions made in one millisecond still have an order); not touched
@@ -20,8 +21,8 @@
 -- ARGV[7]  absolute time to live from now, ms (a new session)
 -- ARGV[8]  '' for a new session; for a session carried over from another slot (regenerate with a
 --          new user): its created ms, absolute deadline ms and version, as 'c:a:v'
--- Returns {version, created ms, absolute deadline ms, evicted count}, or false when the id (or its
--- marker) exists already.
+-- Returns {version, created ms, absolute deadline ms, evicted count, server time ms}, or false
+-- when the id (or its marker) exists already.
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
   return false
 end
@@ -40,11 +41,8 @@ if left <= 0 then
   return false
 end
 local user = ARGV[4]
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version, 'c', created, 'a', deadline)
-if user ~= '' then
-  redis.call('HSET', KEYS[1], 'u', user)
-end
-redis.call('PEXPIRE', KEYS[1], math.min(idle, left))
+local header = string.format('%d:%d:%d:%d:', version, created, deadline, #user)
+redis.call('SET', KEYS[1], header .. user .. ARGV[2], 'PX', math.min(idle, left))
 redis.call('SET', KEYS[2], '1', 'PX', left + idle)
 
 local evicted = 0
@@ -80,4 +78,4 @@ if user ~= '' then
     redis.call('PEXPIRE', index, left + idle)
   end
 end
-return {version, created, deadline, evicted}
+return {version, created, deadline, evicted, now}

@@ -4,25 +4,30 @@
 --
 -- Both ids share the bucket `{b}`, so every key is in one Cluster slot.
 --
--- KEYS[1]  old session hash `P{b}s:<old>`
+-- KEYS[1]  old session `P{b}s:<old>`, a string `<v>:<c>:<a>:<n>:<user><data>` (see
+--          session-create-3)
 -- KEYS[2]  old id marker `P{b}g:<old>`
--- KEYS[3]  new session hash `P{b}s:<new>`
+-- KEYS[3]  new session `P{b}s:<new>`
 -- KEYS[4]  new id marker `P{b}g:<new>`
 -- ARGV[1]  old id
 -- ARGV[2]  new id
 -- ARGV[3]  idle time to live, ms (also the least time the old marker is kept)
 -- ARGV[4]  `P{b}`: base of every key in this slot (the user index is `P{b}u:<u>`)
--- Returns {1, d, v, c, a, u} when moved, {0} when there is no session, {-1} when the new id is
+-- Returns {1, stored value} when moved, {0} when there is no session, {-1} when the new id is
 -- taken.
 if redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
   return {-1}
 end
-local s = redis.call('HMGET', KEYS[1], 'd', 'v', 'c', 'a', 'u')
-if not s[1] then
+local s = redis.call('GET', KEYS[1])
+if not s then
   return {0}
 end
+local c, a, n, from = string.match(s, '^%d+:(%d+):(%d+):(%d+):()')
+if not c then
+  return redis.error_reply('session-regenerate: not a stored session')
+end
 local t = redis.call('TIME')
-local left = tonumber(s[4]) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local left = tonumber(a) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 if left <= 0 then
   return {0}
 end
@@ -33,10 +38,11 @@ redis.call('SET', KEYS[4], '1', 'PX', left + idle)
 if redis.call('PTTL', KEYS[2]) < idle then
   redis.call('SET', KEYS[2], '1', 'PX', idle)
 end
-if s[5] then
-  local index = ARGV[4] .. 'u:' .. s[5]
+n = tonumber(n)
+if n > 0 then
+  local index = ARGV[4] .. 'u:' .. string.sub(s, from, from + n - 1)
   local score = redis.call('ZSCORE', index, ARGV[1])
   redis.call('ZREM', index, ARGV[1])
-  redis.call('ZADD', index, score or (tonumber(s[3]) * 1000), ARGV[2])
+  redis.call('ZADD', index, score or (tonumber(c) * 1000), ARGV[2])
 end
-return {1, s[1], s[2], s[3], s[4], s[5]}
+return {1, s}

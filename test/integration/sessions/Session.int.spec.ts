@@ -110,6 +110,33 @@ describe.each(targets)('Session (%s)', (kind, connect) => {
     expect(await serverNow()).toBeGreaterThanOrEqual(s.expiresAt - 5);
   });
 
+  it('a touch never passes the deadline, even when this process misjudges the server’s clock', async () => {
+    // The local clock jumps back an hour before every touch, each time after the store learned
+    // the server's: by its own reckoning the deadline is always far off, so it asks for bare
+    // PEXPIREs; the script checks that against the server's clock and reads the deadline.
+    let skewMs = 0;
+    const { sessions, keys } = store({
+      ttlMs: 1000,
+      absoluteTtlMs: 1500,
+      sliding: false,
+      now: () => Date.now() - skewMs,
+    });
+    const s = await right(sessions.create(cart('ada')));
+    await waitFor(
+      async () => {
+        skewMs += 3_600_000;
+        const alive = await right(sessions.touch(s.id));
+        const ttl = await client.redis.pttl(keys.session(s.id));
+        if (alive && ttl > 0) {
+          expect(ttl).toBeLessThanOrEqual(s.expiresAt - (await serverNow()) + 50);
+        }
+        return !alive;
+      },
+      { timeoutMs: 6000, intervalMs: 100, message: 'absolute expiry' },
+    );
+    expect(await serverNow()).toBeGreaterThanOrEqual(s.expiresAt - 5);
+  });
+
   it('regenerate moves the session to a new id atomically: the old id is gone at once', async () => {
     const { sessions, keys } = store();
     const s = await right(sessions.create(cart('ada', 'pen'), { userId: 'ada' }));
