@@ -68,6 +68,13 @@ export const cacheCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
   const cacheableMemory = new CacheableMemory();
 
   const redisTier = Cache.make({ client, codec: Payload, namespace: 'bench-redis' });
+  // The same cache without read coalescing: shows what sharing in-flight GETs is worth.
+  const uncoalesced = Cache.make({
+    client,
+    codec: Payload,
+    namespace: 'bench-redis',
+    coalesce: false,
+  });
   const memoryTier = Cache.make({
     client,
     codec: Payload,
@@ -76,6 +83,7 @@ export const cacheCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
   });
   ctx.onTeardown(async () => {
     await redisTier.close();
+    await uncoalesced.close();
     await memoryTier.close();
     await bento.disconnectAll();
     await client.close();
@@ -96,37 +104,80 @@ export const cacheCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
   const rawKeys = keys.map((k) => `bench:raw:${k}`);
   await raw.mset(...rawKeys.flatMap((k, i) => [k, JSON.stringify(payload(i))]));
   await bentoL2.set({ key: 'one', value });
+  for (const [i, k] of keys.entries()) await bentoL2.set({ key: k, value: payload(i) });
   await bentoL1.set({ key: 'hot', value });
   await cacheable.set('hot', value);
   cacheableMemory.set('hot', value);
   ok(await memoryTier.get('hot')()); // into the memory tier
 
+  const hit = (cache: Cache.Cache<Payload>, key: string) => cache.get(key)().then(must);
+  const parsed = async (reply: Promise<string | null>): Promise<unknown> =>
+    JSON.parse((await reply)!);
+  const bentoHit = async (key: string) => {
+    if ((await bentoL2.get({ key })) === undefined) throw new Error('miss');
+  };
+  const nth = (i: number) => keys[i % KEYS]!;
+  const rawNth = (i: number) => rawKeys[i % KEYS]!;
+
   return [
     {
-      name: `cache get, Redis tier, ${concurrency} concurrent (io-ts decode on every hit)`,
+      // Every call reads the same key: concurrent gets share the GET in flight (coalescing), so
+      // this measures a hot key, not a round trip. The distinct-keys case below is the round trip.
+      name: `cache get, Redis tier, one hot key, ${concurrency} concurrent (io-ts decode on every hit)`,
       ops: 30_000,
       ours: {
         name: 'Cache.get',
-        run: (ops) => batches(ops, () => redisTier.get('k1')().then(must)),
+        run: (ops) => batches(ops, () => hit(redisTier, 'k1')),
       },
       others: [
         {
+          name: 'Cache.get with coalesce: false (one GET per call)',
+          run: (ops) => batches(ops, () => hit(uncoalesced, 'k1')),
+        },
+        {
           name: 'raw ioredis GET + JSON.parse',
-          run: (ops) => batches(ops, async () => JSON.parse((await raw.get(redisKey))!)),
+          run: (ops) => batches(ops, () => parsed(raw.get(redisKey))),
           target: 0.9,
         },
         {
           // The cache's own cost: the same connection (timeout, RESP3, metrics) without the cache.
           name: 'client.redis GET + JSON.parse (same connection, no cache)',
-          run: (ops) => batches(ops, async () => JSON.parse((await client.redis.get(redisKey))!)),
+          run: (ops) => batches(ops, () => parsed(client.redis.get(redisKey))),
         },
         {
           name: 'bentocache get (Redis-only store)',
-          run: (ops) =>
-            batches(ops, async () => {
-              if ((await bentoL2.get({ key: 'one' })) === undefined) throw new Error('miss');
-            }),
+          run: (ops) => batches(ops, () => bentoHit('one')),
           target: 2,
+        },
+      ],
+    },
+    {
+      // k0..k99 round-robin: the 100 gets in flight at a time all read different keys, so no GET
+      // is shared and each call is one round trip, for us and for every other contender.
+      name: `cache get, Redis tier, ${KEYS} distinct keys, ${concurrency} concurrent (io-ts decode on every hit)`,
+      ops: 30_000,
+      ours: {
+        name: 'Cache.get',
+        run: (ops) => batches(ops, (i) => hit(redisTier, nth(i))),
+      },
+      others: [
+        {
+          name: 'raw ioredis GET + JSON.parse',
+          run: (ops) => batches(ops, (i) => parsed(raw.get(rawNth(i)))),
+          target: 0.9,
+        },
+        {
+          name: 'client.redis GET + JSON.parse (same connection, no cache)',
+          run: (ops) => batches(ops, (i) => parsed(client.redis.get(rawNth(i)))),
+        },
+        {
+          name: 'bentocache get (Redis-only store)',
+          run: (ops) => batches(ops, (i) => bentoHit(nth(i))),
+          target: 2,
+        },
+        {
+          name: 'Cache.get with coalesce: false',
+          run: (ops) => batches(ops, (i) => hit(uncoalesced, nth(i))),
         },
       ],
     },

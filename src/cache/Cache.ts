@@ -12,6 +12,10 @@
  *   TRACKING); after a reconnect the tier is flushed, since messages may have been missed.
  * - Stampedes: concurrent `getOrSet` calls for one key in a process share one flight (one
  *   `load`); with `lock`, processes agree through a `SET NX PX` lock that only its owner releases.
+ * - Coalescing: concurrent reads of one key share the GET in flight for it (`cacheCoalesce.ts`);
+ *   each caller decodes its own value from the shared reply, and a write, delete, invalidation or
+ *   clear detaches the read so that callers arriving after it read afresh (read-your-writes).
+ * - Batches: `getMany` is one MGET (one per hash slot on a Cluster, sent as a pipeline per node).
  * - Degradation: every Redis call has a deadline; while the client is reconnecting calls answer
  *   `ConnectionError` at once; with `staleIfError`, an expired memory entry within its grace
  *   period is served, marked `stale`.
@@ -23,6 +27,7 @@ import * as E from 'fp-ts/Either';
 import * as O from 'fp-ts/Option';
 import * as TE from 'fp-ts/TaskEither';
 import { Cluster } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import type { Subscription as RxSubscription } from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
 import {
@@ -35,8 +40,9 @@ import {
   type RedisError,
 } from '../errors';
 import { pipelinePerNode } from '../internal/pipelinePerNode';
+import * as Coalesce from './cacheCoalesce';
 import { InvalidationMessage } from './codecs/InvalidationMessage';
-import { wire } from './codecs/wire';
+import { wire, wireCodec } from './codecs/wire';
 import * as Bus from './InvalidationBus';
 import * as Lock from './Lock';
 import * as Memory from './MemoryTier';
@@ -113,6 +119,16 @@ export interface CacheOptions<A, O = unknown> {
    * @defaultValue off (single-flight within the process only)
    */
   readonly lock?: Lock.LockOptions | boolean;
+  /**
+   * Coalesce concurrent reads of one key: a `get` (or the read of `getOrSet`/`getWithMeta`) of a
+   * key whose GET is already in flight shares that GET instead of sending its own. Each caller
+   * still decodes its own value from the shared reply, and a write through this cache (or an
+   * invalidation, or `clear()`) detaches the read, so callers arriving after it read afresh.
+   * Turn it off when every read must be sent after the previous caller's arrival, for example
+   * to see writes made by other clients that bypass the cache without a round-trip's delay.
+   * @defaultValue true
+   */
+  readonly coalesce?: boolean;
   /**
    * Deadline of each Redis call.
    * @defaultValue the client's `commandTimeoutMs`
@@ -229,6 +245,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
     lock,
     timeoutMs = client.options.commandTimeoutMs,
     clock = performance,
+    coalesce = true,
   } = options;
   if (typeof namespace !== 'string' || namespace === '')
     throw new TypeError('namespace must be a non-empty string');
@@ -248,7 +265,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   positiveInt(lockWait, 'lock.waitMs');
   positiveInt(lockPoll, 'lock.pollMs');
 
-  const Wire = wire(codec, serializer);
+  const { type: Wire, decodeText } = wireCodec(codec, serializer);
   const graceMs = staleIfError?.graceMs ?? 0;
   const memory =
     memoryOptions === undefined ? undefined : Memory.make<A>(memoryOptions, graceMs, clock);
@@ -297,22 +314,45 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       );
     return status === 'ready' && !deadline && !ownDeadline ? f() : withDeadline(f(), command);
   };
-  const failure =
+  const rejected =
     (command: string) =>
-    (e: unknown): RedisError => {
+    (e: unknown): E.Either<RedisError, never> => {
       const error = toRedisError(e, command);
       // A command that timed out on a connection that is down: the server is the problem.
-      return error._tag === 'TimeoutError' && client.status !== 'ready'
-        ? new ConnectionError('unavailable', `Redis is unavailable (${command})`, { cause: error })
-        : error;
+      return E.left(
+        error._tag === 'TimeoutError' && client.status !== 'ready'
+          ? new ConnectionError('unavailable', `Redis is unavailable (${command})`, {
+              cause: error,
+            })
+          : error,
+      );
     };
-  /** The one place an ioredis promise becomes an Either. */
+  const failures = new Map<string, (e: unknown) => E.Either<RedisError, never>>();
+  /** The rejection handler of `command`, made once per command name. */
+  const failure = (command: string): ((e: unknown) => E.Either<RedisError, never>) => {
+    let f = failures.get(command);
+    if (f === undefined) failures.set(command, (f = rejected(command)));
+    return f;
+  };
+  const right = <T>(value: T): E.Either<RedisError, T> => E.right(value);
+  /**
+   * The one place an ioredis promise becomes an Either. It is `TE.tryCatch(…, failure)` without
+   * its async frame: fp-ts ships that frame compiled to a generator state machine, which costs
+   * several promises and closures per command on the cache's hot path.
+   */
   const call = <T>(
     command: string,
     f: () => Promise<T>,
     deadline = false,
-  ): Promise<E.Either<RedisError, T>> =>
-    TE.tryCatch(() => guarded(command, f, deadline), failure(command))();
+  ): Promise<E.Either<RedisError, T>> => {
+    let p: Promise<T>;
+    try {
+      p = guarded(command, f, deadline);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    return p.then(right, failure(command));
+  };
 
   // ---- memory tier consistency ---------------------------------------------------------------
 
@@ -328,11 +368,16 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   };
   const mayStore = (full: string, since: number): boolean =>
     flushedAt <= since && (evictedAt.get(full) ?? 0) <= since;
+  // Every eviction is a write or an invalidation of the key: a read in flight for it was sent
+  // before, so later callers must not share it (read-your-writes; see cacheCoalesce.ts).
+  const reads = Coalesce.make<string | null>();
   const evict = (full: string): void => {
+    reads.detach(full);
     memory?.delete(full);
     if (reading > 0) evictedAt.set(full, ++seq);
   };
   const flush = (why: string): void => {
+    reads.detachAll();
     if (memory === undefined) return;
     memory.clear();
     flushedAt = ++seq;
@@ -342,7 +387,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   /** Our own write: what a Redis hit would return, decoded from the wire form. */
   const remember = (full: string, text: string, ttl: number | undefined): void => {
     if (memory === undefined) return;
-    const copy = Wire.decode(text);
+    const copy = decodeText(text);
     if (E.isRight(copy)) memory.set(full, copy.right, Buffer.byteLength(text), ttl);
   };
 
@@ -440,34 +485,66 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   // ---- reads ---------------------------------------------------------------------------------
 
   const decodeAt = (full: string, text: string): E.Either<DecodeError, A> => {
-    const r = Wire.decode(text);
+    const r = decodeText(text);
     return E.isRight(r) ? r : E.left(new DecodeError(full, r.left));
   };
 
-  const miss = (): E.Either<CacheError, O.Option<A>> => (
-    metrics.increment(C.miss),
-    E.right(O.none)
-  );
+  const none: E.Either<CacheError, O.Option<A>> = E.right(O.none);
+  const miss = (): E.Either<CacheError, O.Option<A>> => (metrics.increment(C.miss), none);
   const hitFrom = (full: string, text: string): E.Either<CacheError, O.Option<A>> => {
     const d = decodeAt(full, text);
     return E.isRight(d) ? (metrics.increment(C.redisHit), E.right(O.some(d.right))) : d;
   };
 
-  /** GET + decode; stores a hit in the memory tier. */
-  const fetch = (full: string): Promise<E.Either<CacheError, O.Option<A>>> =>
+  const failedGet = failure('GET');
+  const sendGet = (full: string): Promise<string | null> => {
+    try {
+      return guarded('GET', () => redis.get(full), false);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  /**
+   * GET `full` and map its reply with `onText`: the GET in flight for `full` when `shared` (and
+   * coalescing is on), else one of its own, which is then shared until it settles. Only the reply
+   * is shared; each caller maps (decodes) it into a value of its own. This is `call` inlined: one
+   * promise per caller on the hottest path.
+   */
+  const readText = <R>(
+    full: string,
+    shared: boolean,
+    onText: (text: string | null) => R,
+  ): Promise<R | E.Either<RedisError, never>> => {
+    if (!shared || !coalesce) return sendGet(full).then(onText, failedGet);
+    const inFlight = reads.get(full);
+    if (inFlight !== undefined) return inFlight.then(onText, failedGet);
+    const read = sendGet(full);
+    reads.add(full, read);
+    return read.then(
+      (text) => (reads.settle(full, read), onText(text)),
+      (e: unknown) => (reads.settle(full, read), failedGet(e)),
+    );
+  };
+
+  /**
+   * GET + decode; stores a hit in the memory tier. `shared: false` for reads that must be sent
+   * now (the lock's re-reads, which look for another process' write).
+   */
+  const fetch = (full: string, shared = true): Promise<E.Either<CacheError, O.Option<A>>> =>
     memory === undefined
-      ? call('GET', () => redis.get(full)).then((r) =>
-          E.isLeft(r) ? r : r.right === null ? miss() : hitFrom(full, r.right),
-        )
-      : fetchRemembering(memory, full);
+      ? readText(full, shared, (text) => (text === null ? miss() : hitFrom(full, text)))
+      : fetchRemembering(memory, full, shared);
 
   const fetchRemembering = async (
     tier: Memory.MemoryTier<A>,
     full: string,
+    shared: boolean,
   ): Promise<E.Either<CacheError, O.Option<A>>> => {
+    // A shared read began before `since`, but no eviction of `full` happened in between:
+    // an eviction detaches the read, so nobody joins it afterwards.
     const since = beginRead();
     try {
-      const r = await call('GET', () => redis.get(full));
+      const r = await readText(full, shared, right);
       if (E.isLeft(r)) return r;
       if (r.right === null) return miss();
       const d = decodeAt(full, r.right);
@@ -560,7 +637,11 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
     const r = await call('SET', () =>
       px === undefined ? redis.set(full, text.right) : redis.set(full, text.right, 'PX', px),
     );
-    if (E.isLeft(r)) return r;
+    if (E.isLeft(r)) {
+      // A SET that failed may still have landed (a timeout): later readers read afresh.
+      reads.detach(full);
+      return r;
+    }
     evict(full);
     remember(full, text.right, px);
     const p = await publish([full]);
@@ -569,13 +650,8 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
 
   const started =
     <T>(f: () => Promise<E.Either<CacheError, T>>) =>
-    async (): Promise<E.Either<CacheError, T>> => {
-      if (gen === undefined) {
-        const s = await start();
-        if (E.isLeft(s)) return s;
-      }
-      return f();
-    };
+    (): Promise<E.Either<CacheError, T>> =>
+      gen !== undefined ? f() : start().then((s) => (E.isLeft(s) ? s : f()));
 
   // ---- getOrSet ------------------------------------------------------------------------------
 
@@ -645,7 +721,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       if (got.right) {
         try {
           // The previous owner may have written the value between our read and our lock.
-          const again = await fetch(full);
+          const again = await fetch(full, false);
           if (E.isRight(again) && O.isSome(again.right)) return E.right(again.right.value);
           return await loadAndStore(full, load, ttl);
         } finally {
@@ -666,7 +742,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
           ),
         );
       await waitForValue(full, Math.min(lockPoll, left));
-      const r = await fetch(full);
+      const r = await fetch(full, false);
       if (E.isLeft(r)) return degrade(full, r.left, load, ttl);
       if (O.isSome(r.right)) return E.right(r.right.value);
     }
@@ -718,65 +794,91 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
 
   // ---- batches -------------------------------------------------------------------------------
 
+  /** MGET; on a Cluster one MGET per hash slot (CROSSSLOT otherwise), one pipeline per node. */
   const readMany = async (
     fulls: ReadonlyArray<string>,
   ): Promise<E.Either<RedisError, ReadonlyArray<string | null>>> => {
     if (!isCluster) return call('MGET', () => redis.mget(fulls as string[]));
+    const bySlot = new Map<number, number[]>();
+    fulls.forEach((full, i) => {
+      const slot = calculateSlot(full);
+      const group = bySlot.get(slot);
+      if (group === undefined) bySlot.set(slot, [i]);
+      else group.push(i);
+    });
+    const groups = [...bySlot.values()];
     const results = await call(
-      'GET',
+      'MGET',
       () =>
         pipelinePerNode(
           redis,
-          fulls,
-          (k) => k,
-          (p, k) => void p.get(k),
-          'GET',
+          groups,
+          (g) => fulls[g[0]!]!,
+          (p, g) => void p.mget(g.map((i) => fulls[i]!)),
+          'MGET',
         ),
       true,
     );
     if (E.isLeft(results)) return results;
-    const values: Array<string | null> = [];
-    for (const item of results.right) {
+    const values = new Array<string | null>(fulls.length);
+    for (const [n, item] of results.right.entries()) {
       if (!item.ok) return E.left(item.error);
-      values.push(item.value as string | null);
+      const replies = item.value as ReadonlyArray<string | null>;
+      groups[n]!.forEach((i, k) => (values[i] = replies[k] ?? null));
     }
     return E.right(values);
+  };
+
+  /** Decodes MGET replies into `out` at `at[n]` (or `n`); a hit goes to the memory tier. */
+  const decodeMany = (
+    out: Array<O.Option<A>>,
+    fulls: ReadonlyArray<string>,
+    texts: ReadonlyArray<string | null>,
+    at: ReadonlyArray<number> | undefined,
+    since: number,
+  ): E.Either<CacheError, ReadonlyArray<O.Option<A>>> => {
+    for (let n = 0; n < fulls.length; n++) {
+      const text = texts[n] ?? null;
+      const i = at === undefined ? n : at[n]!;
+      if (text === null) {
+        out[i] = O.none;
+        continue;
+      }
+      const d = decodeAt(fulls[n]!, text);
+      if (E.isLeft(d)) return d;
+      if (memory !== undefined && mayStore(fulls[n]!, since))
+        memory.set(fulls[n]!, d.right, Buffer.byteLength(text));
+      out[i] = O.some(d.right);
+    }
+    return E.right(out);
   };
 
   const getMany = async (
     keys: ReadonlyArray<string>,
   ): Promise<E.Either<CacheError, ReadonlyArray<O.Option<A>>>> => {
+    if (keys.length === 0) return E.right([]);
     const out = new Array<O.Option<A>>(keys.length);
+    if (memory === undefined) {
+      // Without a memory tier every key is read: no index bookkeeping.
+      const fulls = keys.map((key) => prefix + key);
+      const texts = await readMany(fulls);
+      return E.isLeft(texts) ? texts : decodeMany(out, fulls, texts.right, undefined, 0);
+    }
     const missing: number[] = [];
     keys.forEach((key, i) => {
-      const hit = memory?.get(prefix + key);
+      const hit = memory.get(prefix + key);
       if (hit !== undefined && !hit.stale) out[i] = O.some(hit.value);
       else missing.push(i);
     });
-    if (memory !== undefined && keys.length > missing.length)
-      metrics.increment(C.memoryHit, keys.length - missing.length);
+    if (keys.length > missing.length) metrics.increment(C.memoryHit, keys.length - missing.length);
     if (missing.length === 0) return E.right(out);
     const fulls = missing.map((i) => prefix + keys[i]!);
-    const since = memory === undefined ? 0 : beginRead();
+    const since = beginRead();
     try {
       const texts = await readMany(fulls);
-      if (E.isLeft(texts)) return texts;
-      for (let n = 0; n < missing.length; n++) {
-        const text = texts.right[n] ?? null;
-        const i = missing[n]!;
-        if (text === null) {
-          out[i] = O.none;
-          continue;
-        }
-        const d = decodeAt(fulls[n]!, text);
-        if (E.isLeft(d)) return d;
-        if (memory !== undefined && mayStore(fulls[n]!, since))
-          memory.set(fulls[n]!, d.right, Buffer.byteLength(text));
-        out[i] = O.some(d.right);
-      }
-      return E.right(out);
+      return E.isLeft(texts) ? texts : decodeMany(out, fulls, texts.right, missing, since);
     } finally {
-      if (memory !== undefined) endRead();
+      endRead();
     }
   };
 
@@ -806,9 +908,14 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
         ),
       true,
     );
-    if (E.isLeft(results)) return results;
-    const failed = results.right.find((x) => !x.ok);
-    if (failed !== undefined && !failed.ok) return E.left(failed.error);
+    const failed = E.isLeft(results)
+      ? results.left
+      : results.right.find((x): x is Extract<typeof x, { ok: false }> => !x.ok)?.error;
+    if (failed !== undefined) {
+      // Some SETs may have landed: later readers of every key read afresh.
+      for (const x of items) reads.detach(x.full);
+      return E.left(failed);
+    }
     for (const x of items) {
       evict(x.full);
       remember(x.full, x.text, px);
@@ -836,7 +943,10 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       started(async () => {
         const full = prefix + key;
         const r = await call('DEL', () => redis.del(full));
-        if (E.isLeft(r)) return r;
+        if (E.isLeft(r)) {
+          reads.detach(full);
+          return r;
+        }
         evict(full);
         const p = await publish([full]);
         return E.isLeft(p) ? p : E.right(r.right > 0);

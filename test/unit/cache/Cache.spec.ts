@@ -128,3 +128,138 @@ describe('Cache (pure: arguments and replies)', () => {
     expect(() => c.getOrSet('k', async () => E.right('v'), -1)).toThrow(TypeError);
   });
 });
+
+describe('Cache (pure: read coalescing)', () => {
+  const N = t.type({ n: t.number }, 'N');
+
+  /** GETs that read the store when sent (as a server would) and answer when released. */
+  const gatedGets = (client: RedisClient, store: Map<string, string>) => {
+    const sent: string[] = [];
+    const pending: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
+    (client.redis as unknown as { get: (k: string) => Promise<string | null> }).get = (k) => {
+      sent.push(k);
+      const value = store.get(k) ?? null;
+      return new Promise((resolve, reject) =>
+        pending.push({ ok: () => resolve(value), fail: reject }),
+      );
+    };
+    return {
+      sent,
+      release: () => pending.splice(0).forEach((p) => p.ok()),
+      fail: (e: Error) => pending.splice(0).forEach((p) => p.fail(e)),
+    };
+  };
+  /** A cache whose generation is already known, so every GET after this is a value's. */
+  const warm = async (options: Partial<Cache.CacheOptions<{ n: number }>> = {}) => {
+    const { client, store, sub } = fakeClient();
+    const c = Cache.make({ client, codec: N, namespace: 'ns', ...options });
+    await c.get('warm-up')();
+    store.set('app:ns:0:k', '{"n":1}');
+    return { c, store, sub, gets: gatedGets(client, store) };
+  };
+
+  it('concurrent gets of one key share one GET; each caller decodes a value of its own', async () => {
+    const { c, gets } = await warm();
+    const pending = Array.from({ length: 5 }, () => c.get('k')());
+    expect(gets.sent).toEqual(['app:ns:0:k']);
+    gets.release();
+    const results = await Promise.all(pending);
+    for (const r of results) expect(r).toEqual(E.right(O.some({ n: 1 })));
+    const values = results.map((r) => (E.isRight(r) && O.isSome(r.right) ? r.right.value : null));
+    expect(new Set(values).size).toBe(5); // not one shared object
+    values[0]!.n = 99;
+    expect(values[1]).toEqual({ n: 1 });
+    // Settled: the next get sends a GET of its own.
+    const next = c.get('k')();
+    expect(gets.sent).toHaveLength(2);
+    gets.release();
+    expect(await next).toEqual(E.right(O.some({ n: 1 })));
+    await c.close();
+  });
+
+  it('getWithMeta and getOrSet share the GET in flight of get', async () => {
+    const { c, gets } = await warm();
+    const load = jest.fn(async () => E.right({ n: 2 }));
+    const pending = Promise.all([c.get('k')(), c.getWithMeta('k')(), c.getOrSet('k', load)()]);
+    expect(gets.sent).toEqual(['app:ns:0:k']);
+    gets.release();
+    expect(await pending).toEqual([
+      E.right(O.some({ n: 1 })),
+      E.right(O.some({ value: { n: 1 }, source: 'redis', stale: false })),
+      E.right({ n: 1 }),
+    ]);
+    expect(load).not.toHaveBeenCalled();
+    await c.close();
+  });
+
+  it('a set while a GET is in flight: later callers read afresh and see it, earlier ones keep their read', async () => {
+    const { c, gets } = await warm();
+    const before = c.get('k')();
+    expect(await c.set('k', { n: 2 })()).toEqual(E.right(undefined));
+    const after = c.get('k')();
+    expect(gets.sent).toEqual(['app:ns:0:k', 'app:ns:0:k']);
+    gets.release();
+    expect(await before).toEqual(E.right(O.some({ n: 1 })));
+    expect(await after).toEqual(E.right(O.some({ n: 2 })));
+    await c.close();
+  });
+
+  it('a delete, an invalidation from another instance and clear() detach the read too', async () => {
+    const { c, gets, sub } = await warm();
+    const first = c.get('k')();
+    expect(await c.delete('k')()).toEqual(E.right(true));
+    const afterDelete = c.get('k')();
+    expect(gets.sent).toHaveLength(2);
+
+    sub.emit('message', 'app:ns:invalidate', JSON.stringify({ o: 'another', k: ['app:ns:0:k'] }));
+    const afterMessage = c.get('k')();
+    expect(gets.sent).toHaveLength(3);
+
+    expect(await c.clear()()).toEqual(E.right(undefined));
+    const afterClear = c.get('k')();
+    expect(gets.sent).toEqual(['app:ns:0:k', 'app:ns:0:k', 'app:ns:0:k', 'app:ns:1:k']);
+    gets.release();
+    expect(await first).toEqual(E.right(O.some({ n: 1 })));
+    for (const r of await Promise.all([afterDelete, afterMessage, afterClear]))
+      expect(r).toEqual(E.right(O.none));
+    await c.close();
+  });
+
+  it('a failed GET fails every caller that shared it; the next caller reads afresh', async () => {
+    const { c, gets } = await warm();
+    const pending = Promise.all([c.get('k')(), c.get('k')(), c.get('k')()]);
+    gets.fail(new Error('connection lost'));
+    const results = await pending;
+    for (const r of results) {
+      expect(E.isLeft(r)).toBe(true);
+      expect(E.isLeft(r) && r.left.message).toContain('connection lost');
+    }
+    const next = c.get('k')();
+    expect(gets.sent).toHaveLength(2);
+    gets.release();
+    expect(await next).toEqual(E.right(O.some({ n: 1 })));
+    await c.close();
+  });
+
+  it('with coalesce: false every get sends its own GET', async () => {
+    const { c, gets } = await warm({ coalesce: false });
+    const pending = Promise.all([c.get('k')(), c.get('k')(), c.get('k')()]);
+    expect(gets.sent).toHaveLength(3);
+    gets.release();
+    for (const r of await pending) expect(r).toEqual(E.right(O.some({ n: 1 })));
+    await c.close();
+  });
+
+  it('with a memory tier, the shared read fills the tier once the value is back', async () => {
+    const { c, gets } = await warm({ memory: { maxEntries: 10, ttlMs: 60_000 } });
+    const pending = Promise.all([c.get('k')(), c.get('k')()]);
+    expect(gets.sent).toHaveLength(1);
+    gets.release();
+    for (const r of await pending) expect(r).toEqual(E.right(O.some({ n: 1 })));
+    expect(await c.getWithMeta('k')()).toEqual(
+      E.right(O.some({ value: { n: 1 }, source: 'memory', stale: false })),
+    );
+    expect(gets.sent).toHaveLength(1);
+    await c.close();
+  });
+});

@@ -9,7 +9,7 @@ import {
   mapFromEntries,
   wire,
 } from '../../../src';
-import { decodesToItself } from '../../../src/cache/codecs/wire';
+import { decodesToItself, identityGuard } from '../../../src/cache/codecs/wire';
 
 describe('DateFromISOString', () => {
   it('round-trips dates through their ISO string and refuses what is not a date', () => {
@@ -115,5 +115,96 @@ describe('wire', () => {
     it.each(not)('is not claimed for %s', (_name, codec) =>
       expect(decodesToItself(codec)).toBe(false),
     );
+  });
+});
+
+describe('identityGuard: the fast path of exact/strict codecs', () => {
+  const Strict = t.strict({ a: t.number, tags: t.array(t.string) }, 'Strict');
+  const codecs: Array<[string, t.Mixed]> = [
+    ['t.strict', Strict],
+    ['t.exact(t.partial)', t.exact(t.partial({ a: t.number, b: t.string }))],
+    ['t.exact(t.readonly(t.type))', t.exact(t.readonly(t.type({ a: t.number })))],
+    ['t.strict inside t.type', t.type({ s: Strict, n: t.number })],
+    ['t.strict inside t.partial', t.partial({ s: Strict, b: t.string })],
+    ['an array of t.strict', t.array(Strict)],
+    ['t.readonly(t.strict)', t.readonly(Strict)],
+    ['a union, t.strict first', t.union([Strict, t.type({ a: t.number })])],
+    ['a union, t.strict last', t.union([t.type({ b: t.string }), Strict])],
+    [
+      't.exact of a union member',
+      t.union([t.exact(t.type({ b: t.string })), t.type({ b: t.string, c: t.number })]),
+    ],
+  ];
+  // Members and near-members, with and without properties the exact codecs do not know.
+  const withExtra = <A extends object>(arb: fc.Arbitrary<A>) =>
+    fc
+      .tuple(
+        arb,
+        fc.option(
+          fc.dictionary(fc.constantFrom('x', 'a', 'c', 'tags'), fc.integer(), { maxKeys: 2 }),
+        ),
+      )
+      .map(([o, extra]) => (extra === null ? o : { ...extra, ...o }));
+  const strictish = withExtra(
+    fc.record({ a: fc.integer(), tags: fc.array(fc.string(), { maxLength: 2 }) }),
+  );
+  const value = fc.oneof(
+    strictish,
+    withExtra(fc.record({ a: fc.integer() })),
+    withExtra(fc.record({ b: fc.string() })),
+    withExtra(fc.record({ b: fc.string(), c: fc.integer() })),
+    fc.record({ s: strictish, n: fc.integer() }),
+    fc.record({ s: strictish, b: fc.string() }, { requiredKeys: [] }),
+    fc.array(strictish, { maxLength: 3 }),
+    fc.jsonValue(),
+  );
+
+  it.each(codecs)(
+    'for %s: decode of a value the guard accepts is that very value',
+    (_name, codec) => {
+      const g = identityGuard(codec);
+      expect(g).toBeDefined();
+      expect(g!.plain).toBe(false);
+      let fast = 0;
+      fc.assert(
+        fc.property(value, (v) => {
+          const text = JSON.stringify(v);
+          const u: unknown = JSON.parse(text);
+          if (g!.guard(u)) {
+            fast++;
+            const d = codec.decode(u);
+            expect(E.isRight(d) && d.right).toBe(u);
+          }
+          // Whatever path wire takes, it answers what decode answers, extra properties stripped.
+          const viaWire = wire(codec).decode(text);
+          const direct = codec.decode(JSON.parse(text));
+          expect(E.isRight(viaWire)).toBe(E.isRight(direct));
+          if (E.isRight(viaWire) && E.isRight(direct))
+            expect(viaWire.right).toStrictEqual(direct.right);
+        }),
+        { numRuns: 400 },
+      );
+      expect(fast).toBeGreaterThanOrEqual(5); // the fast path is taken, not just claimed (~25 expected)
+    },
+  );
+
+  it('strips what t.strict does not know, as decode does, and takes the fast path when nothing is extra', () => {
+    expect(wire(Strict).decode('{"a":1,"tags":["t"],"x":2}')).toStrictEqual(
+      E.right({ a: 1, tags: ['t'] }),
+    );
+    const g = identityGuard(Strict)!.guard;
+    expect(g({ a: 1, tags: [] })).toBe(true);
+    expect(g({ a: 1, tags: [], x: 2 })).toBe(false);
+    expect(identityGuard(t.type({ s: Strict }))!.guard({ s: { a: 1, tags: [], x: 2 } })).toBe(
+      false,
+    );
+  });
+
+  it('claims nothing for codecs it cannot prove', () => {
+    expect(
+      identityGuard(t.exact(t.intersection([t.type({ a: t.number }), t.type({ b: t.number })]))),
+    ).toBeUndefined();
+    expect(identityGuard(t.strict({ at: DateFromISOString }))).toBeUndefined();
+    expect(identityGuard(t.type({ s: t.strict({ a: t.unknown }) }))).toBeUndefined();
   });
 });
