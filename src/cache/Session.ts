@@ -9,7 +9,7 @@
  * - Storage: one string key per session, `<version>:<created>:<deadline>:<user bytes>:<user>`
  *   then the encoded data (see `sessionValue.ts`), so reads are native commands: an
  *   express-session read is an `MGET` (the reads of one tick batched), a sliding `get` whose
- *   deadline is known to be far off a `GETEX PX`, and a touch a `PEXPIRE` (the touches of one
+ *   deadline is known to be far off a `GETEX PXAT`, and a touch a `PEXPIRE` (the touches of one
  *   tick batched in one script call). Lua runs where a read and a write must be one step:
  *   create, update, express-session's upsert, destroy, regenerate, revoke, and a touch or a
  *   sliding read near the deadline (or of a session whose deadline this process has not seen).
