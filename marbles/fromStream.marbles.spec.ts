@@ -207,6 +207,80 @@ describe('fromStream read loop (marbles)', () => {
     ]);
   });
 
+  it("pins '$' again after a lost connection (50 ms later), then reads from the pinned id", () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    let logger!: ReturnType<typeof recordingLogger>;
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const lost = new ConnectionError('unavailable', 'Redis unavailable (XREVRANGE)');
+      const pins = [
+        cold<string | undefined>('                       --#', undefined, lost),
+        cold<string | undefined>('                       -(n|)', { n: '2-0' }),
+      ];
+      const read = cold<RawEntry[]>('                    -(r|)', { r: [entry('3-0', 'a')] });
+      const block = cold<RawEntry[]>('                   ---');
+      let p = 0;
+      let r = 0;
+      fake = fakePort(ts, { newest: () => pins[p++]!, read: () => (r++ === 0 ? read : block) });
+      const l = loop(ts, fake.port);
+      logger = l.logger;
+      const expected = '                                 54ms a';
+      const unsub = '                                    ^ 59ms !';
+      expectObservable(l.entries$, unsub).toBe(expected, { a: e('3-0', 'a') });
+      expectSubscriptions(pins[0]!.subscriptions).toBe(' ^-!');
+      expectSubscriptions(pins[1]!.subscriptions).toBe(' 52ms ^!'); // failed at 2, + 50
+      expectSubscriptions(read.subscriptions).toBe('     53ms ^!');
+      expectSubscriptions(block.subscriptions).toBe('    54ms ^-----!');
+    });
+    expect(fake.calls).toEqual([
+      [0, 'newest'],
+      [52, 'newest'],
+      [53, 'read', '2-0', 10, 5000], // from the pinned id, not '$' or '0-0'
+      [54, 'read', '3-0', 10, 5000],
+      [60, 'close'],
+    ]);
+    expect(
+      logger.lines.map((line) => [line.msg, (line.obj as { attempt: number }).attempt]),
+    ).toEqual([['XREVRANGE failed; retrying', 1]]);
+  });
+
+  it("fails at once when pinning '$' fails with an error that is not transient, without reading", () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    const noPerm = new CommandError('XREVRANGE', 'NOPERM', 'no permissions to run the command');
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const pin = cold<string | undefined>('          -#', undefined, noPerm);
+      fake = fakePort(ts, { newest: () => pin });
+      const expected = '                              -#';
+      // bounded, so a loop that retried it would fail here rather than run forever
+      const unsub = '                                 ^ 99ms !';
+      expectObservable(loop(ts, fake.port).entries$, unsub).toBe(expected, undefined, noPerm);
+      expectSubscriptions(pin.subscriptions).toBe('   ^!');
+    });
+    expect(fake.calls).toEqual([
+      [0, 'newest'],
+      [1, 'close'],
+    ]);
+  });
+
+  it("unsubscribing while a failed pin of '$' waits to be retried clears the timer", () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const lost = new ConnectionError('closed', 'Redis connection is closed (XREVRANGE)');
+      const pin = cold<string | undefined>('          --#', undefined, lost);
+      fake = fakePort(ts, { newest: () => pin });
+      const unsub = '                                 ^ 19ms !';
+      expectObservable(loop(ts, fake.port).entries$, unsub).toBe('');
+      expectSubscriptions(pin.subscriptions).toBe('   ^-!');
+    });
+    // the retry would have pinned at 52; the run flushes every scheduled action, and none is left
+    expect(fake.calls).toEqual([
+      [0, 'newest'],
+      [20, 'close'],
+    ]);
+  });
+
   it('fails at once with an error that is not transient (WRONGTYPE), and closes the connection', () => {
     const ts = testScheduler();
     let fake!: ReturnType<typeof fakePort>;

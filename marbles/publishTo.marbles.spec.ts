@@ -126,6 +126,55 @@ describe('publishTo (marbles)', () => {
     ]);
   });
 
+  it('reads the source on at the limit: values queue in arrival order and go as replies return', () => {
+    const ts = testScheduler();
+    let f!: ReturnType<typeof fakeClient>;
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('            -abc---|');
+      const replies = [
+        cold<number>('                 --(r|)', { r: 1 }),
+        cold<number>('                   --(r|)', { r: 2 }),
+        cold<number>('                     --(r|)', { r: 3 }),
+      ];
+      f = fakeClient(ts, replies);
+      const expected = '              ---x-y-(z|)';
+      expectObservable(source.pipe(publishTo(f.client, 'orders', { concurrency: 1 }))).toBe(
+        expected,
+        { x: 1, y: 2, z: 3 },
+      );
+      // not paused while a's PUBLISH is in flight: b and c are taken at once and wait
+      expectSubscriptions(source.subscriptions).toBe('^------!');
+      expectSubscriptions(replies[0]!.subscriptions).toBe('-^-!');
+      expectSubscriptions(replies[1]!.subscriptions).toBe('---^-!');
+      expectSubscriptions(replies[2]!.subscriptions).toBe('-----^-!');
+    });
+    expect(f.sent.map(([at, , , message]) => [at, message])).toEqual([
+      [1, 'a'],
+      [3, 'b'],
+      [5, 'c'],
+    ]);
+  });
+
+  it('drops the values still queued when a PUBLISH fails: they are never published', () => {
+    const ts = testScheduler();
+    let f!: ReturnType<typeof fakeClient>;
+    const lost = new Error('Connection is closed.'); // as ioredis rejects it
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('            -abc---|');
+      const replies = [cold<number>('  --#', undefined, lost)];
+      f = fakeClient(ts, replies);
+      const expected = '              ---#';
+      expectObservable(source.pipe(publishTo(f.client, 'orders', { concurrency: 1 }))).toBe(
+        expected,
+        undefined,
+        expect.objectContaining({ _tag: 'ConnectionError', reason: 'closed' }) as Error,
+      );
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+      expectSubscriptions(replies[0]!.subscriptions).toBe('-^-!');
+    });
+    expect(f.sent.map(([, , , message]) => message)).toEqual(['a']);
+  });
+
   it('fails with the CommandError of a PUBLISH that fails, dropping the source and the others in flight', () => {
     const ts = testScheduler();
     ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {

@@ -4,9 +4,11 @@
  *
  * `'$'` is first pinned to the id of the newest entry (XREVRANGE), since XREAD `$` each time
  * would skip what is added between two reads. Then one blocking read after another (`expand`,
- * one at a time), each from the last id seen. A read that fails transiently (the connection
- * dropped, the server is restarting) is issued again from the same id after a backoff of 50 ms
- * doubling up to 2 s, reset by a successful read; any other error fails the Observable.
+ * one at a time), each from the last id seen. A call that fails transiently (the connection
+ * dropped, the server is restarting) — the pin as well as a read, so a subscription made while
+ * Redis is briefly unreachable waits for it — is issued again (a read from the same id) after a
+ * backoff of 50 ms doubling up to 2 s, reset by a call that succeeds; any other error fails the
+ * Observable.
  * Unsubscribing, or the client's `close()` (which completes it), closes the port at once.
  *
  * @internal
@@ -45,8 +47,8 @@ export interface ReadLoopConfig<A> {
   readonly onClose: (hook: () => Promise<void>) => () => void;
 }
 
-/** The delay before retry `attempt` (1, 2, …) of a failed read. */
-const readRetryDelay = (attempt: number): number => Math.min(50 * 2 ** (attempt - 1), 2000);
+/** The delay before retry `attempt` (1, 2, …) of a failed pin or read. */
+const retryDelay = (attempt: number): number => Math.min(50 * 2 ** (attempt - 1), 2000);
 
 /** Tails a stream through `port`; see `fromStream` for the contract. */
 export const tailStream = <A>(
@@ -58,27 +60,31 @@ export const tailStream = <A>(
     let stopped = false;
     let last = cfg.from;
 
+    /** `call` on each subscription, issued again after a transient failure (see above). */
+    const retrying = <T>(command: string, call: () => Observable<T>): Observable<T> =>
+      defer(call).pipe(
+        retry({
+          resetOnSuccess: true,
+          delay: (e: unknown, attempt) => {
+            if (stopped) return EMPTY;
+            const error = toRedisError(e, command);
+            if (!isTransient(error)) throw error;
+            logger.warn({ stream, error: error.message, attempt }, `${command} failed; retrying`);
+            return timer(retryDelay(attempt), scheduler);
+          },
+        }),
+      );
     const start$ = defer(() =>
       last !== '$'
         ? EMPTY
-        : port.newest().pipe(
+        : retrying('XREVRANGE', () => port.newest()).pipe(
             tap((newest) => (last = newest ?? '0-0')),
             ignoreElements(),
           ),
     );
-    const step$ = defer(() => port.read(last, count, blockMs)).pipe(
+    const step$ = retrying('XREAD', () => port.read(last, count, blockMs)).pipe(
       tap((entries) => {
         if (entries.length > 0) last = entries[entries.length - 1]!.id;
-      }),
-      retry({
-        resetOnSuccess: true,
-        delay: (e: unknown, attempt) => {
-          if (stopped) return EMPTY;
-          const error = toRedisError(e, 'XREAD');
-          if (!isTransient(error)) throw error;
-          logger.warn({ stream, error: error.message, attempt }, 'XREAD failed; retrying');
-          return timer(readRetryDelay(attempt), scheduler);
-        },
       }),
     );
     const stop = (): void => {

@@ -14,7 +14,11 @@ import { blockingCall, redisCall } from './blockingRead';
 import { parseEntries, parseReadOne, type RawEntry } from './streamReplies';
 
 export interface StreamReadPort {
-  /** The id of the stream's newest entry (XREVRANGE + - COUNT 1); `undefined` when it is empty. */
+  /**
+   * The id of the stream's newest entry (XREVRANGE + - COUNT 1); `undefined` when it is empty.
+   * Fails with the library's typed error (while Redis is unreachable: a `ConnectionError` or
+   * `TimeoutError`, which the read loop retries).
+   */
   newest(): Observable<string | undefined>;
   /**
    * XREAD COUNT `count` BLOCK `blockMs` of the entries after `after`; `[]` when the block timed

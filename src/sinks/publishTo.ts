@@ -31,8 +31,9 @@ export interface PublishToConfig<A = string> {
    */
   readonly sharded?: boolean;
   /**
-   * How many PUBLISHes may be in flight at once (they are auto-pipelined together); the source is
-   * not read further while the limit is reached.
+   * How many PUBLISHes may be in flight at once (ioredis auto-pipelines them when the client's
+   * `autoPipelining` is on, the default). The source is not paused at the limit: a value that
+   * arrives then waits in an in-memory queue, which has no bound, until a PUBLISH returns.
    * @defaultValue 100
    */
   readonly concurrency?: number;
@@ -66,6 +67,18 @@ const inIndexOrder =
  * as Redis counts them), in input order. Fails with a `RedisError` when a PUBLISH fails and with
  * an `EncodeError` when the codec throws. Pub/sub keeps nothing: a message nobody is subscribed to
  * is gone (the count is 0).
+ *
+ * What is held in memory: while `concurrency` PUBLISHes are in flight, the values the source
+ * emits wait in a queue in arrival order and are encoded and sent one by one as replies come
+ * back. The source is read on regardless (an Observable cannot be paused), so the queue has no
+ * bound: a source faster than Redis makes it grow. Counts that come back early wait for the
+ * ones before them (at most `concurrency` − 1). Failing or unsubscribing drops the queue: those
+ * values are never published. While the command connection is down, ioredis holds the
+ * PUBLISHes in flight (its offline queue) and sends them once it is back; one that was sent but
+ * not answered before the drop is sent again, so it may reach subscribers twice. A PUBLISH not
+ * answered within `commandTimeoutMs` of being issued, or still waiting after
+ * `maxRetriesPerRequest` reconnect attempts, fails with a `TimeoutError` or `ConnectionError`,
+ * and so does the operator: it does not retry.
  *
  * ```text
  * source    --a--b----c--|

@@ -39,10 +39,11 @@ export interface FromStreamConfig<A> {
  *
  * Cold: each subscription reads on its own dedicated connection (to the node owning the stream
  * on a Cluster), which unsubscribing closes at once, interrupting the blocking read.
- * A connection loss is retried from the last entry seen, so nothing is skipped or repeated;
- * another error (or, with `onDecodeError: 'error'`, an entry that fails to decode, after the
- * entries before it) fails it; `client.close()` completes it. For a finite read, see
- * {@link readStreamRange}.
+ * A connection loss is retried from the last entry seen, so nothing is skipped or repeated; so
+ * is the XREVRANGE that first pins `'$'` to the newest id, so a subscription made while Redis is
+ * briefly unreachable waits for it rather than failing. Another error (or, with
+ * `onDecodeError: 'error'`, an entry that fails to decode, after the entries before it) fails
+ * it; `client.close()` completes it. For a finite read, see {@link readStreamRange}.
  *
  * ```text
  * XADD:     --1---2-3---------------4--

@@ -30,7 +30,9 @@ export interface ReadStreamRangeConfig<A> {
 /**
  * Reads a range of a stream once (XRANGE / XREVRANGE, page by page) and completes: for replay,
  * tooling and reading a dead-letter stream. Cold and lazy: a page is read when the previous
- * one was emitted; unsubscribing stops after the page in flight.
+ * one was emitted; unsubscribing stops after the page in flight. With `onDecodeError: 'error'`
+ * an entry that fails to decode fails it with a `DecodeError` naming the entry, after every
+ * entry before it (in its page too) was emitted, in order.
  *
  * ```text
  * stream:   [1 2 3 4 5]
@@ -106,8 +108,11 @@ export function readStreamRange<A>(
         const lastId = p.entries[p.entries.length - 1]?.id;
         return p.full && lastId !== undefined ? page(`(${lastId}`) : EMPTY;
       }, 1),
-      mergeMap((p) =>
-        decodeEntries(stream, p.entries, codec, onDecodeError, (id, e) => {
+      // entry by entry, so an entry that fails to decode fails the Observable after the
+      // entries of its page before it were emitted, in order
+      mergeMap((p) => p.entries),
+      mergeMap((entry) =>
+        decodeEntries(stream, [entry], codec, onDecodeError, (id, e) => {
           client.metrics.increment('stream.skipped');
           client.logger.warn({ stream, id, error: e.message }, 'stream entry skipped');
         }),
