@@ -2,7 +2,7 @@ import * as t from 'io-ts';
 import type { Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import type { RedisClient } from '../src/connection/RedisClient';
-import { CommandError, EncodeError } from '../src/errors';
+import { BatchOverflowError, CommandError, EncodeError } from '../src/errors';
 import { publishTo } from '../src/sinks/publishTo';
 import { createTestScheduler } from '../src/testing';
 
@@ -173,6 +173,42 @@ describe('publishTo (marbles)', () => {
       expectSubscriptions(replies[0]!.subscriptions).toBe('-^-!');
     });
     expect(f.sent.map(([, , , message]) => message)).toEqual(['a']);
+  });
+
+  it('fails with a BatchOverflowError when one more value than `maxBuffered` would wait', () => {
+    const ts = testScheduler();
+    let f!: ReturnType<typeof fakeClient>;
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('            -abcd---|');
+      const replies = [cold<number>(' -----(r|)', { r: 1 })];
+      f = fakeClient(ts, replies);
+      // a in flight; b and c wait (maxBuffered 2); d would be the third waiting
+      const expected = '              ----#';
+      expectObservable(
+        source.pipe(publishTo(f.client, 'orders', { concurrency: 1, maxBuffered: 2 })),
+      ).toBe(expected, undefined, new BatchOverflowError(2, 'publishTo'));
+      expectSubscriptions(source.subscriptions).toBe('^---!');
+      expectSubscriptions(replies[0]!.subscriptions).toBe('-^--!');
+    });
+    expect(f.sent.map(([at, , , message]) => [at, message])).toEqual([[1, 'a']]);
+  });
+
+  it('a queue that stays within `maxBuffered` drains in order without an error', () => {
+    const ts = testScheduler();
+    ts.run(({ cold, hot, expectObservable }) => {
+      const source = hot('            -abcd---|');
+      const replies = [
+        cold<number>('                 -----(r|)', { r: 1 }),
+        cold<number>('                      -(r|)', { r: 2 }),
+        cold<number>('                       -(r|)', { r: 3 }),
+        cold<number>('                        -(r|)', { r: 4 }),
+      ];
+      const f = fakeClient(ts, replies);
+      const expected = '              ------wxy(z|)';
+      expectObservable(
+        source.pipe(publishTo(f.client, 'orders', { concurrency: 1, maxBuffered: 3 })),
+      ).toBe(expected, { w: 1, x: 2, y: 3, z: 4 });
+    });
   });
 
   it('fails with the CommandError of a PUBLISH that fails, dropping the source and the others in flight', () => {

@@ -143,17 +143,22 @@ export class EncodeError extends Error {
 }
 
 /**
- * The source of a `batchPipeline` pushed more items than `maxBuffered` while every send slot
- * was busy: it is faster than Redis. Slow it down (a consumer group's `maxInFlight`), raise
- * `maxInFlight`/`maxSize`, or raise `maxBuffered` if the memory is acceptable.
+ * The source of a `batchPipeline` (or `publishTo`) pushed more items than `maxBuffered` while
+ * every send slot was busy: it is faster than Redis. Slow it down (a consumer group's
+ * `maxInFlight`), raise `maxInFlight`/`maxSize` (`concurrency` for `publishTo`), or raise
+ * `maxBuffered` if the memory is acceptable.
  *
  * @since 0.1.0
  */
 export class BatchOverflowError extends Error {
   readonly _tag = 'BatchOverflowError' as const;
   override readonly name = 'BatchOverflowError';
-  constructor(readonly maxBuffered: number) {
-    super(`batchPipeline: more than ${maxBuffered} items waiting for Redis (maxBuffered)`);
+  constructor(
+    readonly maxBuffered: number,
+    /** The operator whose buffer overflowed. */
+    readonly operator: 'batchPipeline' | 'publishTo' = 'batchPipeline',
+  ) {
+    super(`${operator}: more than ${maxBuffered} items waiting for Redis (maxBuffered)`);
   }
 }
 

@@ -7,14 +7,16 @@ import type * as t from 'io-ts';
 import {
   catchError,
   defer,
+  finalize,
   map,
   mergeMap,
   Observable,
+  tap,
   throwError,
   type OperatorFunction,
 } from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
-import { EncodeError, toRedisError } from '../errors';
+import { BatchOverflowError, EncodeError, toRedisError } from '../errors';
 
 /**
  * Options of {@link publishTo}.
@@ -33,10 +35,17 @@ export interface PublishToConfig<A = string> {
   /**
    * How many PUBLISHes may be in flight at once (ioredis auto-pipelines them when the client's
    * `autoPipelining` is on, the default). The source is not paused at the limit: a value that
-   * arrives then waits in an in-memory queue, which has no bound, until a PUBLISH returns.
+   * arrives then waits in an in-memory queue (bounded by `maxBuffered`) until a PUBLISH returns.
    * @defaultValue 100
    */
   readonly concurrency?: number;
+  /**
+   * Most values held waiting while `concurrency` PUBLISHes are in flight. One more fails the
+   * operator with a {@link BatchOverflowError} instead of growing without bound. Raise it for a
+   * large synchronous source (`from(array)` pushes the whole array at once).
+   * @defaultValue 10000
+   */
+  readonly maxBuffered?: number;
 }
 
 /** Emits `[index, value]` pairs in index order, whatever order they arrive in. */
@@ -70,8 +79,9 @@ const inIndexOrder =
  *
  * What is held in memory: while `concurrency` PUBLISHes are in flight, the values the source
  * emits wait in a queue in arrival order and are encoded and sent one by one as replies come
- * back. The source is read on regardless (an Observable cannot be paused), so the queue has no
- * bound: a source faster than Redis makes it grow. Counts that come back early wait for the
+ * back. The source is read on regardless (an Observable cannot be paused); a source faster
+ * than Redis fills the queue, and one value beyond `maxBuffered` fails the operator with a
+ * `BatchOverflowError` rather than letting memory grow without bound. Counts that come back early wait for the
  * ones before them (at most `concurrency` − 1). Failing or unsubscribing drops the queue: those
  * values are never published. While the command connection is down, ioredis holds the
  * PUBLISHes in flight (its offline queue) and sends them once it is back; one that was sent but
@@ -90,7 +100,8 @@ const inIndexOrder =
  * @param channel the channel, without the `instance` prefix (which is applied)
  * @param config see {@link PublishToConfig}
  * @returns an operator from values to receiver counts
- * @throws TypeError when the channel is empty or `concurrency` is not a positive integer
+ * @throws TypeError when the channel is empty, or `concurrency` or `maxBuffered` is not a
+ *   positive integer
  * @example
  * ```ts
  * from(['created', 'paid']).pipe(publishTo(client, 'orders')).subscribe((receivers) =>
@@ -115,11 +126,13 @@ export function publishTo<A>(
   channel: string,
   config: PublishToConfig<A> = {},
 ): OperatorFunction<A, number> {
-  const { codec, sharded = false, concurrency = 100 } = config;
+  const { codec, sharded = false, concurrency = 100, maxBuffered = 10_000 } = config;
   if (typeof channel !== 'string' || channel === '')
     throw new TypeError('publishTo: the channel must be a non-empty string');
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new TypeError('publishTo: concurrency must be a positive integer');
+  if (maxBuffered !== Infinity && (!Number.isInteger(maxBuffered) || maxBuffered < 1))
+    throw new TypeError('publishTo: maxBuffered must be a positive integer or Infinity');
   const full = client.key(channel);
   const command = sharded ? 'SPUBLISH' : 'PUBLISH';
   const encode = (value: A): string => {
@@ -140,11 +153,29 @@ export function publishTo<A>(
       catchError((e: unknown) => throwError(() => toRedisError(e, command))),
     );
   return (source) =>
-    source.pipe(
-      mergeMap(
-        (value, i) => defer(() => send(encode(value))).pipe(map((n) => [i, n] as const)),
-        concurrency,
-      ),
-      inIndexOrder<number>(),
-    );
+    defer(() => {
+      // mergeMap queues a value when `concurrency` inner PUBLISHes are active; count them to
+      // bound that queue.
+      let arrived = 0;
+      let started = 0;
+      let active = 0;
+      return source.pipe(
+        tap(() => {
+          arrived += 1;
+          if (active >= concurrency && arrived - started > maxBuffered)
+            throw new BatchOverflowError(maxBuffered, 'publishTo');
+        }),
+        mergeMap((value, i) => {
+          started += 1;
+          active += 1;
+          return defer(() => send(encode(value))).pipe(
+            map((n) => [i, n] as const),
+            finalize(() => {
+              active -= 1;
+            }),
+          );
+        }, concurrency),
+        inIndexOrder<number>(),
+      );
+    });
 }

@@ -96,5 +96,8 @@ describe('publishTo', () => {
     const f = fakeClient();
     expect(() => publishTo(f.client, '')).toThrow(TypeError);
     expect(() => publishTo(f.client, 'ch', { concurrency: 0 })).toThrow('concurrency');
+    expect(() => publishTo(f.client, 'ch', { maxBuffered: 0 })).toThrow('maxBuffered');
+    expect(() => publishTo(f.client, 'ch', { maxBuffered: 1.5 })).toThrow(TypeError);
+    expect(() => publishTo(f.client, 'ch', { maxBuffered: Infinity })).not.toThrow();
   });
 });
