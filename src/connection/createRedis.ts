@@ -30,6 +30,7 @@ import {
   redisOptionsFor,
   type ConnectionRole,
 } from './ioredisOptions';
+import { installCommandTimeout } from './commandTimeout';
 import { MetricsRecorder } from './metrics';
 import type {
   CloseHook,
@@ -206,6 +207,7 @@ class Client implements RedisClient {
     this.metrics = new MetricsRecorder(options.metrics);
     this.redis = this.#open('command');
     this.#watch(this.redis, 'command');
+    this.#releaseTimers.push(installCommandTimeout(this.redis, options.commandTimeoutMs));
   }
 
   get mode(): RedisOptions['mode'] {

@@ -65,7 +65,8 @@ export const nodeOptions = (options: RedisOptions, role: ConnectionRole): IORedi
     keepAlive: options.keepAliveMs,
     noDelay: true,
     enableAutoPipelining: role === 'command' && options.autoPipelining,
-    ...(role === 'command' ? { commandTimeout: options.commandTimeoutMs } : {}),
+    // No ioredis `commandTimeout`: the client times commands out itself, without a timer per
+    // command (see commandTimeout.ts).
     // Blocking and subscriber connections wait on purpose; a per-request retry limit would only
     // turn a reconnect into spurious errors there.
     maxRetriesPerRequest: role === 'command' ? options.maxRetriesPerRequest : null,

@@ -16,6 +16,7 @@ import {
   toRedisError,
   type RedisClient,
 } from '../../../src';
+import { topologies } from '../../support/clients';
 import { findFreePort } from '../../support/ports';
 import { testClusterNodes, testRedisUrl, uniquePrefix } from '../../support/env';
 
@@ -63,6 +64,35 @@ describe('toRedisError on real failures', () => {
     expect(E.isLeft(r) && r.left).toBeInstanceOf(TimeoutError);
     expect(E.isLeft(r) && isTransient(r.left)).toBe(true);
   });
+
+  it.each(topologies)(
+    'on the %s, a command past commandTimeoutMs is a TimeoutError, also inside a pipeline',
+    async (_name, make) => {
+      const slow = make({ instance: prefix, commandTimeoutMs: 300 });
+      try {
+        expect(await attempt(() => slow.redis.set(slow.key('quick'), 'v'), 'SET')).toEqual(
+          E.right('OK'),
+        );
+        const started = Date.now();
+        const [blocked, piped] = await Promise.all([
+          attempt(() => slow.redis.blpop(slow.key('never'), 1), 'BLPOP'),
+          attempt(() => slow.redis.pipeline().blpop(slow.key('never'), 1).exec(), 'EXEC'),
+        ]);
+        expect(Date.now() - started).toBeLessThan(900);
+        expect(E.isLeft(blocked) && blocked.left).toBeInstanceOf(TimeoutError);
+        // a pipelined command times out as its own entry of the pipeline's results
+        expect(E.isRight(piped) && toRedisError(piped.right?.[0]?.[0], 'BLPOP')).toBeInstanceOf(
+          TimeoutError,
+        );
+        // the server answers the two BLPOPs, one after the other; then the connection is free
+        await new Promise((r) => setTimeout(r, 2200));
+        expect(await slow.redis.get(slow.key('quick'))).toBe('v');
+        await slow.redis.del(slow.key('quick'));
+      } finally {
+        await slow.close({ timeoutMs: 1500 });
+      }
+    },
+  );
 
   it('a write to a replica is a transient CommandError(READONLY)', async () => {
     let direct: Redis | undefined;

@@ -27,8 +27,9 @@ describe('redisOptionsFor', () => {
       password: 'pw',
       db: 2,
       connectionName: 'app',
-      commandTimeout: 750,
     });
+    // commands are timed out by the client (commandTimeout.ts), not by a timer per command
+    expect(r.commandTimeout).toBeUndefined();
   });
 
   it('pins the reply mapping so reply shapes do not change with the protocol', () => {
@@ -41,7 +42,7 @@ describe('redisOptionsFor', () => {
     expect(resp2.replyMapping).toBeUndefined();
   });
 
-  it('gives only the command connection auto-pipelining, a command timeout and a retry limit', () => {
+  it('gives only the command connection auto-pipelining and a retry limit', () => {
     const command = redisOptionsFor(o, 'command', never);
     const blocking = redisOptionsFor(o, 'blocking', never);
     const subscriber = redisOptionsFor(o, 'subscriber', never);
@@ -117,7 +118,8 @@ describe('clusterOptionsFor', () => {
       scaleReads: 'master',
       lazyConnect: false,
     });
-    expect(c.redisOptions).toMatchObject({ password: 'pw', commandTimeout: 900 });
+    expect(c.redisOptions).toMatchObject({ password: 'pw' });
+    expect(c.redisOptions).not.toHaveProperty('commandTimeout');
     expect(c.redisOptions).not.toHaveProperty('enableAutoPipelining');
     expect(c.redisOptions).not.toHaveProperty('db');
   });

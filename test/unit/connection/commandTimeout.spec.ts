@@ -1,0 +1,128 @@
+import { installCommandTimeout } from '../../../src/connection/commandTimeout';
+import type { Commands } from '../../../src/connection/RedisClient';
+
+/** A command as ioredis hands it to sendCommand: settled by a reply or by `reject`. */
+const command = (name: string) => {
+  const c = {
+    name,
+    isSettled: false,
+    error: undefined as Error | undefined,
+    reject: (e: Error) => {
+      c.error = e;
+      c.isSettled = true;
+    },
+    answer: () => {
+      c.isSettled = true;
+    },
+  };
+  return c;
+};
+
+/** A connection whose sendCommand records what reaches it. */
+const connection = () => {
+  const sent: unknown[][] = [];
+  const conn = {
+    sendCommand(...args: unknown[]) {
+      sent.push(args);
+      return `reply of ${(args[0] as { name: string }).name}`;
+    },
+  };
+  return { conn, sent, c: conn as unknown as Commands };
+};
+
+type Send = (...args: unknown[]) => unknown;
+
+describe('installCommandTimeout', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('passes each command on unchanged and returns what the connection returns', () => {
+    const { conn, sent, c } = connection();
+    installCommandTimeout(c, 1000);
+    const get = command('get');
+    expect((conn.sendCommand as Send)(get, 'stream', 'node')).toBe('reply of get');
+    expect(sent).toEqual([[get, 'stream', 'node']]);
+  });
+
+  it('rejects a command not answered within the timeout, not a millisecond before', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const get = command('get');
+    (conn.sendCommand as Send)(get);
+    jest.advanceTimersByTime(999);
+    expect(get.isSettled).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(get.error?.message).toBe('Command timed out');
+  });
+
+  it('leaves answered commands alone and times each late one from its own issue time', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const a = command('a');
+    const b = command('b');
+    const late = command('late');
+    (conn.sendCommand as Send)(a);
+    jest.advanceTimersByTime(300);
+    (conn.sendCommand as Send)(b);
+    (conn.sendCommand as Send)(late);
+    a.answer();
+    b.answer();
+    jest.advanceTimersByTime(699); // a's deadline passes: a was answered, nothing rejected
+    expect(a.error).toBeUndefined();
+    expect(late.isSettled).toBe(false);
+    jest.advanceTimersByTime(300); // 1000 ms after `late` was issued
+    expect(late.isSettled).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(late.error?.message).toBe('Command timed out');
+    expect(b.error).toBeUndefined();
+  });
+
+  it('keeps one timer however many commands are in flight, and none once all are settled', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const commands = Array.from({ length: 5000 }, (_, i) => command(`c${i}`));
+    for (const x of commands) (conn.sendCommand as Send)(x);
+    expect(jest.getTimerCount()).toBe(1);
+    for (const x of commands.slice(0, 4999)) x.answer();
+    jest.advanceTimersByTime(1000);
+    expect(commands.filter((x) => x.error !== undefined).map((x) => x.name)).toEqual(['c4999']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('does not record a command that is already settled (rejected before it was written)', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const refused = command('refused');
+    refused.isSettled = true;
+    (conn.sendCommand as Send)(refused);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('a command sent again (offline queue, Cluster redirection) times out once, from its first send', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const get = command('get');
+    let rejections = 0;
+    const reject = get.reject;
+    get.reject = (e) => {
+      rejections += 1;
+      reject(e);
+    };
+    (conn.sendCommand as Send)(get);
+    jest.advanceTimersByTime(400);
+    (conn.sendCommand as Send)(get);
+    jest.advanceTimersByTime(600);
+    expect(get.error?.message).toBe('Command timed out');
+    jest.advanceTimersByTime(1000);
+    expect(rejections).toBe(1);
+  });
+
+  it('the returned release clears the pending timer', () => {
+    const { conn, c } = connection();
+    const release = installCommandTimeout(c, 1000);
+    const get = command('get');
+    (conn.sendCommand as Send)(get);
+    release();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});
