@@ -1,4 +1,4 @@
-import { CommandError, TimeoutError } from '../src/errors';
+import { CommandError, TimeoutError, toRedisError } from '../src/errors';
 import {
   BatchOverflowError,
   batchPipeline,
@@ -70,6 +70,43 @@ describe('batchPipeline', () => {
     expect(keysSent(redis)).toEqual([[5, 'ab']]);
   });
 
+  it('times a partial batch from its own first item, not from an earlier batch that left full', () => {
+    const redis = fakePipeline();
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions, time }) => {
+      const source = cold('  -ab-c------|');
+      const expected = '     --(AB)---C-|';
+      const maxWaitMs = time('-----|');
+      expectObservable(source.pipe(batchPipeline(redis, set, { maxSize: 2, maxWaitMs }))).toBe(
+        expected,
+        { A: ok('a'), B: ok('b'), C: ok('c') },
+      );
+      expectSubscriptions(source.subscriptions).toBe('^----------!');
+    });
+    // c came at 4: due at 9, although a's wait (due at 6) was still running when c came
+    expect(keysSent(redis)).toEqual([
+      [2, 'ab'],
+      [9, 'c'],
+    ]);
+  });
+
+  it('sends a partial batch that became due while no slot was free as soon as one frees', () => {
+    const redis = fakePipeline({ latencyMs: 6 });
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('  -abc-d-----|');
+      const expected = '     ---------(ABC)-(D|)';
+      expectObservable(source.pipe(batchPipeline(redis, set, { maxSize: 3, maxWaitMs: 2 }))).toBe(
+        expected,
+        { A: ok('a'), B: ok('b'), C: ok('c'), D: ok('d') },
+      );
+      expectSubscriptions(source.subscriptions).toBe('^----------!');
+    });
+    // d was due at 7, while abc was on its way until 9
+    expect(keysSent(redis)).toEqual([
+      [3, 'abc'],
+      [9, 'd'],
+    ]);
+  });
+
   it('on completion sends the last batch and completes after its replies', () => {
     const redis = fakePipeline({ latencyMs: 3 });
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -121,6 +158,26 @@ describe('batchPipeline', () => {
       expectSubscriptions(source.subscriptions).toBe('   ^----!');
       expectSubscriptions(replies[0]!.subscriptions).toBe('^-!');
       expectSubscriptions(replies[1]!.subscriptions).toBe('-----^-!');
+    });
+  });
+
+  it('gives every item of a batch whose runner throws that error, and goes on', () => {
+    const down = new Error('runner down');
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const redis = fakePipeline({
+        respond: (_, n) => {
+          if (n === 0) throw down;
+          return cold<ReadonlyArray<CommandResult>>('-(r|)', { r: [{ ok: true, value: 1 }] });
+        },
+      });
+      const source = cold('  (ab)c|');
+      const expected = '     (AB)--(C|)';
+      expectObservable(source.pipe(batchPipeline(redis, set, { maxSize: 2 }))).toBe(expected, {
+        A: failed('a', toRedisError(down)),
+        B: failed('b', toRedisError(down)),
+        C: ok('c', 1),
+      });
+      expectSubscriptions(source.subscriptions).toBe('^----!');
     });
   });
 
@@ -225,7 +282,7 @@ describe('batchPipeline', () => {
       expectObservable(source.pipe(batchPipeline(redis, set, { maxSize: 2 })), unsub).toBe('');
       expectSubscriptions(source.subscriptions).toBe('      ^-----!');
       expectSubscriptions(reply.subscriptions).toBe('       ---^--!');
-      // c's maxWaitMs timer (due at 15) is gone with the subscription
+      // the maxWaitMs timer (c's batch is due at 15) is gone with the subscription
       let pending: number | undefined;
       scheduler.schedule(() => (pending = scheduler.actions.length), 7);
       scheduler.flush();

@@ -19,22 +19,26 @@ export type ItemResult =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: RedisError };
 
-/** Splits item indices by the node that serves their key; one group when not a Cluster. */
+/**
+ * Splits item indices by the node that serves their key; one group when not a Cluster. Each key's
+ * slot is calculated once; groups come in the order of their first item.
+ */
 export const groupByNode = <T>(
   redis: Commands,
   items: ReadonlyArray<T>,
   keyOf: (item: T) => string,
 ): number[][] => {
   if (!(redis instanceof Cluster) || items.length === 0) return [items.map((_, i) => i)];
+  const slots = redis.slots;
   const groups = new Map<string, number[]>();
-  items.forEach((item, i) => {
+  for (let i = 0; i < items.length; i++) {
+    const slot = calculateSlot(keyOf(items[i]!));
     // An unknown slot (topology not loaded yet) gets its own group; ioredis routes it.
-    const node =
-      redis.slots[calculateSlot(keyOf(item))]?.[0] ?? `slot:${calculateSlot(keyOf(item))}`;
-    const g = groups.get(node);
-    if (g === undefined) groups.set(node, [i]);
-    else g.push(i);
-  });
+    const node = slots[slot]?.[0] ?? `slot:${slot}`;
+    const group = groups.get(node);
+    if (group === undefined) groups.set(node, [i]);
+    else group.push(i);
+  }
   return [...groups.values()];
 };
 
@@ -62,13 +66,15 @@ export const pipelinePerNode = async <T>(
       for (const i of indices) add(pipeline, items[i]!);
       try {
         const replies = (await pipeline.exec()) ?? [];
-        indices.forEach((itemIndex, n) => {
-          const [err, value] = replies[n] ?? [new Error('no reply'), undefined];
-          results[itemIndex] = err
-            ? { ok: false, error: toRedisError(err, command) }
-            : { ok: true, value };
-        });
+        for (let n = 0; n < indices.length; n++) {
+          const reply = replies[n];
+          const error = reply === undefined ? new Error('no reply') : reply[0];
+          results[indices[n]!] = error
+            ? { ok: false, error: toRedisError(error, command) }
+            : { ok: true, value: reply![1] };
+        }
       } catch (e) {
+        // the round trip failed as a whole (connection lost): each of its items gets the error
         const error = toRedisError(e, command);
         for (const i of indices) results[i] = { ok: false, error };
       }

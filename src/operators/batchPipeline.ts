@@ -8,8 +8,9 @@ import {
   type OperatorFunction,
   type SchedulerLike,
   type Subscription,
+  throwError,
 } from 'rxjs';
-import type { RedisClient } from '../connection/RedisClient';
+import type { Commands, RedisClient } from '../connection/RedisClient';
 import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
 /** Re-exported where it is thrown, for imports written against the operator. */
 export { BatchOverflowError };
@@ -67,7 +68,19 @@ export const pipelineRunnerOf = (client: RedisClient | PipelineRunner): Pipeline
     ? client
     : {
         runPipeline: (commands) =>
-          defer(() => sendPerNode(client, commands).then((replies) => replies.map(toResult))),
+          defer(
+            () =>
+              new Promise<CommandResult[]>((resolve) =>
+                sendPerNode(client, commands, (replies) =>
+                  resolve(
+                    commands.map((_, i): CommandResult => {
+                      const error = errorOf(replies[i], commands, i);
+                      return error ? { ok: false, error } : { ok: true, value: replies[i]![1] };
+                    }),
+                  ),
+                ),
+              ),
+          ),
       };
 
 /** Queues one command with its key replaced; the common short shapes without an array copy. */
@@ -87,61 +100,83 @@ const queue = (pipeline: ChainableCommander, command: BatchCommand, key: string)
   }
 };
 
-/** One command's reply as ioredis gives it, with its error already mapped. */
-type Reply = readonly [error: RedisError | null, value: unknown];
+/**
+ * One command's reply as ioredis gives it: its error (a Redis error reply, not mapped yet) or its
+ * value; `undefined` when there was none. Errors are mapped when the outcome is built, so the
+ * replies of a standalone pipeline are passed on as ioredis returned them, without a copy.
+ */
+type Reply = readonly [error: unknown, value: unknown] | undefined;
+
+/** The error of the `i`th command, named after it, or `undefined` when it succeeded. */
+const errorOf = (
+  reply: Reply,
+  commands: ReadonlyArray<BatchCommand>,
+  i: number,
+): RedisError | undefined => {
+  const error = reply === undefined ? new Error('no reply for this command') : reply[0];
+  return error ? toRedisError(error, commands[i]![0].toUpperCase()) : undefined;
+};
 
 /**
- * `pipelinePerNode`, with the instance prefix applied and each command's own name in its error.
- * Never rejects. It keeps ioredis' reply tuples (an object less per item) and plain promise
- * chains, so a batch costs little more than a hand-written `await pipeline.exec()`.
+ * Sends the commands at `indices` (all of them when undefined) as one pipeline on `redis`; calls
+ * `done` with the replies, in the order of `indices`. Never throws: a round trip that fails as a
+ * whole (connection lost) gives each of its commands the error.
+ */
+const sendPart = (
+  redis: Commands,
+  commands: ReadonlyArray<BatchCommand>,
+  keys: ReadonlyArray<string> | undefined,
+  indices: ReadonlyArray<number> | undefined,
+  done: (replies: ReadonlyArray<Reply>) => void,
+): void => {
+  const count = indices === undefined ? commands.length : indices.length;
+  const failAll = (e: unknown): void => {
+    const reply: Reply = [e, undefined];
+    done(Array.from({ length: count }, () => reply));
+  };
+  let sent: Promise<ReadonlyArray<Reply> | null>;
+  try {
+    const pipeline = redis.pipeline();
+    for (let n = 0; n < count; n++) {
+      const i = indices === undefined ? n : indices[n]!;
+      const command = commands[i]!;
+      queue(pipeline, command, keys === undefined ? command[1] : keys[i]!);
+    }
+    sent = pipeline.exec();
+  } catch (e) {
+    return failAll(e);
+  }
+  sent.then((replies) => done(replies ?? []), failAll);
+};
+
+/**
+ * `pipelinePerNode` for batches: the instance prefix applied, ioredis' replies kept as they are
+ * (no object per item, and on a standalone server not even a copy of the array) and a callback
+ * rather than promise chains, so a batch costs little more than a hand-written
+ * `await pipeline.exec()`. Calls `done` once with one reply per command, in input order; never
+ * throws.
  */
 const sendPerNode = (
   client: RedisClient,
   commands: ReadonlyArray<BatchCommand>,
-): Promise<Reply[]> => {
+  done: (replies: ReadonlyArray<Reply>) => void,
+): void => {
   const redis = client.redis;
   const keys = client.options.instance === '' ? undefined : commands.map((c) => client.key(c[1]));
-  const keyAt = (i: number): string => (keys === undefined ? commands[i]![1] : keys[i]!);
-  const results = new Array<Reply>(commands.length);
-  const nameOf = (i: number): string => commands[i]![0].toUpperCase();
-  /** Sends the commands at `indices` (all of them when undefined) as one pipeline. */
-  const send = (indices: ReadonlyArray<number> | undefined): Promise<void> => {
-    const count = indices?.length ?? commands.length;
-    const at = (n: number): number => (indices === undefined ? n : indices[n]!);
-    const pipeline = redis.pipeline();
-    for (let n = 0; n < count; n++) queue(pipeline, commands[at(n)]!, keyAt(at(n)));
-    return pipeline.exec().then(
-      (replies) => {
-        for (let n = 0; n < count; n++) {
-          const i = at(n);
-          const reply = replies?.[n];
-          results[i] =
-            reply === undefined
-              ? [toRedisError(new Error('no reply'), nameOf(i)), undefined]
-              : reply[0]
-                ? [toRedisError(reply[0], nameOf(i)), undefined]
-                : (reply as Reply);
-        }
-      },
-      (e: unknown) => {
-        // the round trip failed as a whole (connection lost): each of its items gets the error
-        for (let n = 0; n < count; n++) {
-          const i = at(n);
-          results[i] = [toRedisError(e, nameOf(i)), undefined];
-        }
-      },
-    );
-  };
-  if (!(redis instanceof Cluster)) return send(undefined).then(() => results);
+  if (!(redis instanceof Cluster) || commands.length === 0)
+    return sendPart(redis, commands, keys, undefined, done);
   const groups =
     keys === undefined
       ? groupByNode(redis, commands, (c) => c[1])
       : groupByNode(redis, keys, (k) => k);
-  return Promise.all(groups.map(send)).then(() => results);
+  const replies = new Array<Reply>(commands.length);
+  let left = groups.length;
+  for (const indices of groups)
+    sendPart(redis, commands, keys, indices, (part) => {
+      for (let n = 0; n < indices.length; n++) replies[indices[n]!] = part[n];
+      if (--left === 0) done(replies);
+    });
 };
-
-const toResult = ([error, value]: Reply): CommandResult =>
-  error ? { ok: false, error } : { ok: true, value };
 
 /**
  * Configuration of {@link batchPipeline}.
@@ -186,10 +221,22 @@ const positiveInteger = (name: string, value: number, allowInfinity = false): vo
     throw new TypeError(`batchPipeline: ${name} must be an integer ≥ 1, got ${String(value)}`);
 };
 
-interface Slot<T> {
-  readonly items: ReadonlyArray<T>;
-  results?: ReadonlyArray<CommandResult | Reply>;
+/** A batch: waiting for a send slot, then on its way, then answered. */
+interface Batch<T> {
+  readonly items: T[];
+  readonly commands: BatchCommand[];
+  /** The replies of a {@link RedisClient}: ioredis' tuples. */
+  replies: ReadonlyArray<Reply> | undefined;
+  /** The results of a {@link PipelineRunner}. */
+  results: ReadonlyArray<CommandResult> | undefined;
 }
+
+const batchOf = <T>(items: T[], commands: BatchCommand[]): Batch<T> => ({
+  items,
+  commands,
+  replies: undefined,
+  results: undefined,
+});
 
 /**
  * Writes each item with one command, many items per round trip: collects items until `maxSize`
@@ -259,84 +306,104 @@ export const batchPipeline = <T, R = unknown>(
     new Observable<BatchOutcome<T, R>>((subscriber) => {
       // a RedisClient is driven directly (ioredis' reply tuples, no intermediate objects)
       const runner = 'runPipeline' in client ? client : undefined;
-      // items waiting to be sent, oldest first, with their commands; `head` avoids O(n) shifts
+      // the batch being filled; full batches wait in `ready` (oldest first) for a send slot
       let items: T[] = [];
       let commands: BatchCommand[] = [];
-      let head = 0;
-      const sending: Array<Slot<T>> = []; // in send order, emitted in that order
+      const ready: Array<Batch<T>> = [];
+      let buffered = 0; // items taken and not sent yet
+      const sending: Array<Batch<T>> = []; // in send order, emitted in that order
       let inFlight = 0;
-      let due = false; // the oldest waiting item has waited maxWaitMs
+      // The batch being filled is due at `dueAt` (its first item came maxWaitMs before). One
+      // timer serves many batches: one that fires early (its batch left full) waits again for
+      // the rest of the current batch's time, instead of a timer set and cleared per batch.
+      let dueAt = 0;
+      let due = false;
       let timer: Subscription | undefined;
       let ended: { error: unknown } | 'complete' | undefined;
       let draining = false;
       let again = false;
 
-      const waiting = (): number => items.length - head;
-
-      const startTimer = (): void => {
-        timer = scheduler.schedule(() => {
-          timer = undefined;
+      const onTimer = (): void => {
+        timer = undefined;
+        if (items.length === 0 || ended !== undefined) return;
+        const left = dueAt - scheduler.now();
+        if (left > 0) timer = scheduler.schedule(onTimer, left);
+        else {
           due = true;
           drain();
-        }, maxWaitMs);
-      };
-
-      const emitDone = (): void => {
-        while (sending[0]?.results !== undefined && !subscriber.closed) {
-          const { items: batch, results } = sending.shift()!;
-          for (let i = 0; i < batch.length; i++) {
-            const item = batch[i]!;
-            const r = results![i];
-            // built field by field: object spread costs more than the rest of the per-item work
-            subscriber.next(
-              (r === undefined
-                ? { ok: false, error: toRedisError(new Error('no reply for this command')), item }
-                : Array.isArray(r)
-                  ? r[0]
-                    ? { ok: false, error: r[0], item }
-                    : { ok: true, value: r[1], item }
-                  : (r as CommandResult).ok
-                    ? { ok: true, value: (r as { value: unknown }).value, item }
-                    : {
-                        ok: false,
-                        error: (r as { error: RedisError }).error,
-                        item,
-                      }) as BatchOutcome<T, R>,
-            );
-          }
         }
       };
 
-      const send = (batchItems: T[], batchCommands: BatchCommand[]): void => {
-        const slot: Slot<T> = { items: batchItems };
-        sending.push(slot);
+      const emitDone = (): void => {
+        while (sending.length > 0 && !subscriber.closed) {
+          const { items: batch, commands, replies, results } = sending[0]!;
+          if (replies !== undefined) {
+            sending.shift();
+            for (let i = 0; i < batch.length; i++) {
+              const reply = replies[i];
+              const item = batch[i]!;
+              // built field by field: object spread costs more than the rest of the per-item work
+              const outcome =
+                reply !== undefined && !reply[0]
+                  ? { ok: true, value: reply[1], item }
+                  : { ok: false, error: errorOf(reply, commands, i), item };
+              subscriber.next(outcome as BatchOutcome<T, R>);
+            }
+          } else if (results !== undefined) {
+            sending.shift();
+            for (let i = 0; i < batch.length; i++) {
+              const r = results[i];
+              const item = batch[i]!;
+              subscriber.next(
+                (r === undefined
+                  ? { ok: false, error: toRedisError(new Error('no reply for this command')), item }
+                  : r.ok
+                    ? { ok: true, value: r.value, item }
+                    : { ok: false, error: r.error, item }) as BatchOutcome<T, R>,
+              );
+            }
+          } else return;
+        }
+      };
+
+      const finish = (): void => {
+        inFlight--;
+        emitDone();
+        drain();
+      };
+
+      const send = (batch: Batch<T>): void => {
+        sending.push(batch);
         inFlight++;
-        let results: ReadonlyArray<CommandResult | Reply> | undefined;
-        const finish = (r: ReadonlyArray<CommandResult | Reply>): void => {
-          slot.results = r;
-          inFlight--;
-          emitDone();
-          drain();
-        };
+        if (runner === undefined) {
+          sendPerNode(client as RedisClient, batch.commands, (replies) => {
+            if (subscriber.closed) return;
+            batch.replies = replies;
+            finish();
+          });
+          return;
+        }
+        let results: ReadonlyArray<CommandResult> | undefined;
+        const failAll = (error: RedisError): ReadonlyArray<CommandResult> =>
+          batch.items.map(() => ({ ok: false, error }));
+        let answer: ObservableInput<ReadonlyArray<CommandResult>>;
+        try {
+          answer = runner.runPipeline(batch.commands);
+        } catch (e) {
+          answer = throwError(() => e); // as a failed round trip: each item gets the error
+        }
         subscriber.add(
-          from(
-            runner === undefined
-              ? sendPerNode(client as RedisClient, batchCommands)
-              : runner.runPipeline(batchCommands),
-          ).subscribe({
+          from(answer).subscribe({
             next: (r) => (results = r),
             error: (e: unknown) => {
-              const error = toRedisError(e);
-              finish(batchItems.map(() => ({ ok: false, error })));
+              batch.results = failAll(toRedisError(e));
+              finish();
             },
-            complete: () =>
-              finish(
-                results ??
-                  batchItems.map(() => ({
-                    ok: false,
-                    error: toRedisError(new Error('the pipeline gave no replies')),
-                  })),
-              ),
+            complete: () => {
+              batch.results =
+                results ?? failAll(toRedisError(new Error('the pipeline gave no replies')));
+              finish();
+            },
           }),
         );
       };
@@ -349,33 +416,21 @@ export const batchPipeline = <T, R = unknown>(
         draining = true;
         do {
           again = false;
-          while (
-            inFlight < maxInFlight &&
-            waiting() > 0 &&
-            (waiting() >= maxSize || due || ended !== undefined)
-          ) {
-            const end = Math.min(items.length, head + maxSize);
-            const batchItems = items.slice(head, end);
-            const batchCommands = commands.slice(head, end);
-            head = end;
-            if (head === items.length) {
+          while (inFlight < maxInFlight) {
+            let batch = ready.shift();
+            if (batch === undefined) {
+              if (items.length === 0 || !(due || ended !== undefined)) break;
+              batch = batchOf(items, commands);
               items = [];
               commands = [];
-              head = 0;
-            } else if (head > 4096 && head * 2 > items.length) {
-              items = items.slice(head);
-              commands = commands.slice(head);
-              head = 0;
+              due = false;
             }
-            due = false;
-            timer?.unsubscribe();
-            timer = undefined;
-            if (waiting() > 0 && ended === undefined) startTimer();
-            send(batchItems, batchCommands);
+            buffered -= batch.items.length;
+            send(batch);
           }
         } while (again);
         draining = false;
-        if (ended !== undefined && waiting() === 0 && inFlight === 0 && sending.length === 0) {
+        if (ended !== undefined && buffered === 0 && inFlight === 0 && sending.length === 0) {
           if (ended === 'complete') subscriber.complete();
           else subscriber.error(ended.error);
         }
@@ -394,7 +449,7 @@ export const batchPipeline = <T, R = unknown>(
       upstream = source.subscribe({
         next: (item) => {
           if (ended !== undefined) return;
-          if (waiting() >= maxBuffered) return end({ error: new BatchOverflowError(maxBuffered) });
+          if (buffered >= maxBuffered) return end({ error: new BatchOverflowError(maxBuffered) });
           let command: BatchCommand;
           try {
             command = build(item);
@@ -409,10 +464,19 @@ export const batchPipeline = <T, R = unknown>(
             return end({
               error: new TypeError('batchPipeline: build must return [command, key, ...args]'),
             });
-          items.push(item);
+          buffered++;
+          const size = items.push(item);
           commands.push(command);
-          if (waiting() === 1 && timer === undefined) startTimer();
-          drain();
+          if (size >= maxSize) {
+            ready.push(batchOf(items, commands));
+            items = [];
+            commands = [];
+            due = false;
+            drain();
+          } else if (size === 1) {
+            dueAt = scheduler.now() + maxWaitMs;
+            timer ??= scheduler.schedule(onTimer, maxWaitMs);
+          }
         },
         error: (error: unknown) => end({ error }),
         complete: () => end('complete'),

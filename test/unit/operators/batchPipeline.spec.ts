@@ -1,4 +1,12 @@
-import { batchPipeline, BatchOverflowError } from '../../../src/operators/batchPipeline';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import type { RedisClient } from '../../../src/connection/RedisClient';
+import {
+  batchPipeline,
+  BatchOverflowError,
+  type BatchCommand,
+} from '../../../src/operators/batchPipeline';
 import { fakePipeline } from '../../../src/testing';
 
 describe('batchPipeline configuration', () => {
@@ -33,5 +41,155 @@ describe('batchPipeline configuration', () => {
     expect(e).toBeInstanceOf(Error);
     expect(e._tag).toBe('BatchOverflowError');
     expect(e.message).toContain('10000');
+  });
+});
+
+/**
+ * The RedisClient path without a server: a stub connection records each pipeline's commands
+ * and answers with what a test gives (what ioredis' `exec()` resolves to, or its rejection).
+ */
+describe('batchPipeline on a RedisClient (stub connection)', () => {
+  type Exec = Array<[Error | null, unknown]>;
+  interface Sent {
+    readonly node: string;
+    readonly calls: unknown[][];
+  }
+
+  const replyError = (message: string): Error =>
+    Object.assign(new Error(message), { name: 'ReplyError' });
+
+  /**
+   * A connection's `pipeline()`: each pipeline's node is the one of its first key (on a
+   * standalone server always `standalone`); `answer` gives its `exec()` result.
+   */
+  const stubPipelines = (
+    nodeOf: (key: string) => string,
+    answer: (calls: unknown[][], node: string) => Promise<Exec | null>,
+  ) => {
+    const sent: Sent[] = [];
+    const pipeline = () => {
+      const calls: unknown[][] = [];
+      const p = {
+        call: (...args: unknown[]) => (calls.push(args), p),
+        exec: () => {
+          const node = nodeOf(String(calls[0]?.[1]));
+          sent.push({ node, calls });
+          return answer(calls, node);
+        },
+      };
+      return p;
+    };
+    return { sent, pipeline };
+  };
+
+  const clientOf = (redis: object, instance = ''): RedisClient =>
+    ({ redis, options: { instance }, key: (name: string) => instance + name }) as never;
+
+  const outcomesOf = <T>(items: T[], client: RedisClient, build: (item: T) => BatchCommand) =>
+    lastValueFrom(from(items).pipe(batchPipeline(client, build, { maxSize: 10 }), toArray()));
+
+  it('queues each command with its prefixed key; each item gets its own reply or error', async () => {
+    const { sent, pipeline } = stubPipelines(
+      () => 'standalone',
+      async (calls) =>
+        calls.map(([name, key]): [Error | null, unknown] =>
+          key === 'app:bad'
+            ? [replyError('WRONGTYPE Operation against a key'), null]
+            : [null, name],
+        ),
+    );
+    const commands: Record<string, BatchCommand> = {
+      a: ['get', 'a'],
+      b: ['set', 'b', 'v'],
+      bad: ['incr', 'bad'],
+      c: ['hset', 'c', 'f', 1],
+      d: ['xadd', 'd', '*', 'data', Buffer.from('x')],
+    };
+
+    const outcomes = await outcomesOf(
+      Object.keys(commands),
+      clientOf({ pipeline }, 'app:'),
+      (k) => commands[k]!,
+    );
+
+    expect(sent).toEqual([
+      {
+        node: 'standalone',
+        calls: [
+          ['get', 'app:a'],
+          ['set', 'app:b', 'v'],
+          ['incr', 'app:bad'],
+          ['hset', 'app:c', 'f', 1],
+          ['xadd', 'app:d', '*', 'data', Buffer.from('x')],
+        ],
+      },
+    ]);
+    expect(outcomes.map((o) => [o.item, o.ok ? o.value : o.error])).toEqual([
+      ['a', 'get'],
+      ['b', 'set'],
+      [
+        'bad',
+        expect.objectContaining({ _tag: 'CommandError', code: 'WRONGTYPE', command: 'INCR' }),
+      ],
+      ['c', 'hset'],
+      ['d', 'xadd'],
+    ]);
+  });
+
+  it('gives each item of a round trip that failed as a whole the error; a missing reply its own', async () => {
+    let n = 0;
+    const { pipeline } = stubPipelines(
+      () => 'standalone',
+      async () => {
+        n += 1;
+        if (n === 1)
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return [[null, 'OK']]; // one reply for a pipeline of two
+      },
+    );
+    const outcomes = await lastValueFrom(
+      from(['a', 'b', 'c', 'd']).pipe(
+        batchPipeline(clientOf({ pipeline }), (k: string): BatchCommand => ['set', k, 'v'], {
+          maxSize: 2,
+        }),
+        toArray(),
+      ),
+    );
+    expect(outcomes.map((o) => (o.ok ? 'ok' : `${o.error._tag}: ${o.error.message}`))).toEqual([
+      expect.stringMatching(/^ConnectionError: .*\(SET\)/),
+      expect.stringMatching(/^ConnectionError: .*\(SET\)/),
+      'ok',
+      expect.stringMatching(/^CommandError: .*\(SET\): no reply/),
+    ]);
+  });
+
+  it('on a Cluster sends one pipeline per master and emits in input order', async () => {
+    // slots below 8192 are served by node-a, the others by node-b
+    const nodeOf = (key: string) => (calculateSlot(key) < 8192 ? 'node-a' : 'node-b');
+    const slots = Array.from({ length: 16384 }, (_, slot) => [slot < 8192 ? 'node-a' : 'node-b']);
+    const keys = Array.from({ length: 10 }, (_, i) => `key${i}`);
+    expect(new Set(keys.map(nodeOf))).toEqual(new Set(['node-a', 'node-b']));
+    // node-a answers only after node-b has failed: each part gets its own replies anyway
+    let nodeBDone!: () => void;
+    const nodeBFailed = new Promise<void>((resolve) => (nodeBDone = resolve));
+    const { sent, pipeline } = stubPipelines(nodeOf, async (calls, node) => {
+      if (node === 'node-b') {
+        setImmediate(nodeBDone);
+        throw new Error('Connection is closed.');
+      }
+      await nodeBFailed;
+      return calls.map(([, key]): [null, unknown] => [null, `from ${node}: ${String(key)}`]);
+    });
+    const cluster = Object.assign(Object.create(Cluster.prototype) as object, { slots, pipeline });
+
+    const outcomes = await outcomesOf(keys, clientOf(cluster), (k) => ['get', k]);
+
+    expect(sent.map((p) => p.node).sort()).toEqual(['node-a', 'node-b']);
+    for (const p of sent)
+      expect(new Set(p.calls.map(([, key]) => nodeOf(String(key))))).toEqual(new Set([p.node]));
+    expect(outcomes.map((o) => o.item)).toEqual(keys);
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error._tag))).toEqual(
+      keys.map((k) => (nodeOf(k) === 'node-a' ? `from node-a: ${k}` : 'ConnectionError')),
+    );
   });
 });
