@@ -508,6 +508,79 @@ describe('fromStreamGroup engine (marbles)', () => {
     ]);
   });
 
+  it('lets go of a message acked out of order: only the others are still refreshed', () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    ts.run(({ hot, expectObservable, time }) => {
+      const acks = hot('                                  ---b--------ac');
+      let reads = 0;
+      fake = fakePort(ts, {
+        read: (id) =>
+          id !== '>'
+            ? of([])
+            : reads++ === 0
+              ? of([entry('1-0', 'a'), entry('2-0', 'b'), entry('3-0', 'c')])
+              : NEVER,
+      });
+      const got = new Map<string, StreamMessage<string>>();
+      acks.subscribe((k) => void got.get(`${' abc'.indexOf(k)}-0`)!.ack());
+      const e = engine(ts, fake.port, { claimIdleMs: time('--------------------|') });
+      const expected = '(abc)';
+      const unsub = '                                     ^ 24ms !';
+      expectObservable(
+        e.messages$.pipe(
+          tap((m) => got.set(m.id, m)),
+          view,
+        ),
+        unsub,
+      ).toBe(expected, { a: '1-0 a ×1', b: '2-0 b ×1', c: '3-0 c ×1' });
+    });
+    expect(fake.only('refresh', 'ack').map((c) => [c[0], c[1], c[2]])).toEqual([
+      [3, 'ack', ['2-0']],
+      // held since 0: the first and the last are due at 10, the acked middle one is not
+      [
+        10,
+        'refresh',
+        [
+          { id: '1-0', minIdleMs: 5 },
+          { id: '3-0', minIdleMs: 5 },
+        ],
+      ],
+      [12, 'ack', ['1-0']],
+      [13, 'ack', ['3-0']],
+      // nothing held at 20: no refresh
+    ]);
+  });
+
+  it('hands out plain messages: the bookkeeping of the engine never shows in them', () => {
+    const ts = testScheduler();
+    const got: Array<StreamMessage<string>> = [];
+    ts.run(({ expectObservable }) => {
+      let reads = 0;
+      const fake = fakePort(ts, {
+        read: (id) =>
+          id !== '>' ? of([]) : reads++ === 0 ? of([entry('1-0', 'a'), entry('2-0', 'b')]) : NEVER,
+      });
+      const expected = '(ab)';
+      const unsub = '    ^-!';
+      expectObservable(
+        engine(ts, fake.port).messages$.pipe(
+          tap((m) => got.push(m)),
+          view,
+        ),
+        unsub,
+      ).toBe(expected, { a: '1-0 a ×1', b: '2-0 b ×1' });
+    });
+    const plain = { stream: 'orders', group: 'billing', consumer: 'billing-1', deliveries: 1 };
+    expect(got.map((m) => JSON.parse(JSON.stringify(m)))).toEqual([
+      { ...plain, id: '1-0', value: 'a' },
+      { ...plain, id: '2-0', value: 'b' },
+    ]);
+    expect(Object.keys(got[0]!).sort()).toEqual(
+      ['consumer', 'deliveries', 'group', 'id', 'stream', 'value'].sort(),
+    );
+  });
+
   it('an entry another consumer claimed is not refreshed again, and its late ack is reported', () => {
     const ts = testScheduler();
     let fake!: ReturnType<typeof fakePort>;

@@ -85,14 +85,33 @@ export const COUNTERS = {
 const ACK_BATCH = 1000;
 
 /** What a message needs from its source: one object per source, not closures per message. */
-interface MessageOwner {
-  ack(id: string): Promise<void>;
-  release(id: string, deliveries: number, reason: unknown): void;
+interface MessageOwner<A> {
+  ack(m: Message<A>): Promise<void>;
+  release(m: Message<A>, reason: unknown): void;
+}
+
+/**
+ * The messages a consumer holds (emitted, not yet acked or released), linked through the
+ * messages themselves: holding and letting go of one is O(1) with no allocation and no hashing
+ * of its id, which a Map of ids would cost per message.
+ */
+interface Held<A> {
+  first: Message<A> | undefined;
+  last: Message<A> | undefined;
+  size: number;
 }
 
 class Message<A> implements StreamMessage<A> {
   #settled = false;
-  readonly #owner: MessageOwner;
+  readonly #owner: MessageOwner<A>;
+  // the engine's bookkeeping, private so that users (and JSON.stringify, console.log) never see it
+  #held: Held<A> | undefined;
+  #prev: Message<A> | undefined;
+  #next: Message<A> | undefined;
+  /** when it was delivered or last refreshed (scheduler time) */
+  #since = 0;
+  /** another consumer claimed it meanwhile */
+  #lost = false;
   constructor(
     readonly stream: string,
     readonly id: string,
@@ -100,30 +119,76 @@ class Message<A> implements StreamMessage<A> {
     readonly group: string,
     readonly consumer: string,
     readonly deliveries: number,
-    owner: MessageOwner,
+    owner: MessageOwner<A>,
   ) {
     this.#owner = owner;
   }
   ack(): Promise<void> {
     if (this.#settled) return Promise.resolve();
     this.#settled = true;
-    return this.#owner.ack(this.id);
+    return this.#owner.ack(this);
   }
   release(reason?: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#owner.release(this.id, this.deliveries, reason);
+    this.#owner.release(this, reason);
+  }
+
+  /** Appends `m` to `held`, as held since `now`. */
+  static hold<A>(held: Held<A>, m: Message<A>, now: number): void {
+    m.#held = held;
+    m.#since = now;
+    m.#prev = held.last;
+    if (held.last === undefined) held.first = m;
+    else held.last.#next = m;
+    held.last = m;
+    held.size += 1;
+  }
+  /** Takes `m` out of the list it is held in; false when it was not held (any more). */
+  static unhold<A>(m: Message<A>): boolean {
+    const held = m.#held;
+    if (held === undefined) return false;
+    if (m.#prev === undefined) held.first = m.#next;
+    else m.#prev.#next = m.#next;
+    if (m.#next === undefined) held.last = m.#prev;
+    else m.#next.#prev = m.#prev;
+    m.#held = m.#prev = m.#next = undefined;
+    held.size -= 1;
+    return true;
+  }
+  static isHeld<A>(m: Message<A>): boolean {
+    return m.#held !== undefined;
+  }
+  /** The held messages in the order they were emitted (a copy: they may be let go of meanwhile). */
+  static heldIn<A>(held: Held<A>): Array<Message<A>> {
+    const out: Array<Message<A>> = [];
+    for (let m = held.first; m !== undefined; m = m.#next) out.push(m);
+    return out;
+  }
+  static since<A>(m: Message<A>): number {
+    return m.#since;
+  }
+  static refreshed<A>(m: Message<A>, now: number): void {
+    m.#since = now;
+  }
+  static isLost<A>(m: Message<A>): boolean {
+    return m.#lost;
+  }
+  static lose<A>(m: Message<A>): void {
+    m.#lost = true;
   }
 }
 
-interface AckBatch {
+interface AckBatch<A> {
   readonly ids: string[];
+  /** those of `ids` that are held messages, to let go of once the XACK is answered */
+  readonly messages: Array<Message<A>>;
   readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
 
-const newAckBatch = (): AckBatch => {
+const newAckBatch = <A>(): AckBatch<A> => {
   let resolve!: () => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<void>((res, rej) => {
@@ -132,7 +197,7 @@ const newAckBatch = (): AckBatch => {
   });
   // the source reports failed acks itself; callers that do not listen must not crash the process
   promise.catch(() => undefined);
-  return { ids: [], promise, resolve, reject };
+  return { ids: [], messages: [], promise, resolve, reject };
 };
 
 type Batch = { readonly source: 'new' | 'history' | 'claim'; readonly entries: RawEntry[] };
@@ -145,10 +210,7 @@ export const consumeGroup = <A>(
   new Observable<StreamMessage<A>>((subscriber) => {
     const { scheduler, logger, increment } = cfg;
     const ctx = { stream: cfg.stream, group: cfg.group, consumer: cfg.consumer };
-    /** id → when it was delivered or last refreshed (scheduler time) */
-    const held = new Map<string, number>();
-    /** held ids another consumer has claimed meanwhile */
-    const lostIds = new Set<string>();
+    const held: Held<A> = { first: undefined, last: undefined, size: 0 };
     /** ticks when a slot is freed or an ack settled: the drain listens to it */
     const changed = new Subject<void>();
     const background = new Subscription();
@@ -161,7 +223,7 @@ export const consumeGroup = <A>(
     // (a microtask; the same virtual frame under a TestScheduler's run), so the acks requested
     // while a read's messages are emitted all go in one XACK. Invariant: while acks wait, an
     // XACK is in flight (its reply sends them) or a flush is scheduled — none is ever stranded.
-    const ackBatches: AckBatch[] = [];
+    const ackBatches: Array<AckBatch<A>> = [];
     let acking = false;
     let flushDue = false;
     const scheduleFlush = (): void => {
@@ -179,10 +241,10 @@ export const consumeGroup = <A>(
         acking = false;
         let ours = 0;
         let flagged: string[] | undefined;
-        for (const id of ids) {
-          if (!held.delete(id)) continue; // released meanwhile: not this ack's to count
+        for (const m of batch.messages) {
+          if (!Message.unhold(m)) continue; // let go of meanwhile: not this ack's to count
           ours += 1;
-          if (lostIds.size > 0 && lostIds.delete(id)) (flagged ??= []).push(id);
+          if (Message.isLost(m)) (flagged ??= []).push(m.id);
         }
         if (error === undefined) {
           increment(COUNTERS.acked, Math.min(confirmed, ours));
@@ -208,13 +270,15 @@ export const consumeGroup = <A>(
         }),
       );
     };
-    const enqueueAck = (id: string): Promise<void> => {
+    /** Acks entry `id`; `m` is its message when it is one this consumer holds. */
+    const enqueueAck = (id: string, m?: Message<A>): Promise<void> => {
       let batch = ackBatches[ackBatches.length - 1];
       if (batch === undefined || batch.ids.length >= ACK_BATCH) {
         batch = newAckBatch();
         ackBatches.push(batch);
       }
       batch.ids.push(id);
+      if (m !== undefined) batch.messages.push(m);
       scheduleFlush();
       return batch.promise;
     };
@@ -229,23 +293,22 @@ export const consumeGroup = <A>(
     };
 
     // ---- messages
-    const owner: MessageOwner = {
-      ack: enqueueAck,
-      release: (id, deliveries, reason) => {
+    const owner: MessageOwner<A> = {
+      ack: (m) => enqueueAck(m.id, m),
+      release: (m, reason) => {
         if (reason !== undefined) {
           increment(COUNTERS.failed);
           logger.warn(
             {
               ...ctx,
-              id,
-              deliveries,
+              id: m.id,
+              deliveries: m.deliveries,
               error: reason instanceof Error ? reason.message : String(reason),
             },
             'stream entry failed; it stays pending and will be delivered again',
           );
         }
-        held.delete(id);
-        lostIds.delete(id);
+        Message.unhold(m);
         freed();
       },
     };
@@ -278,7 +341,7 @@ export const consumeGroup = <A>(
       let emitted = 0;
       for (const m of messages) {
         if (subscriber.closed) break; // unsubscribed mid-batch: the rest were never handed out
-        held.set(m.id, now);
+        Message.hold(held, m, now);
         emitted += 1;
         subscriber.next(m);
       }
@@ -289,15 +352,19 @@ export const consumeGroup = <A>(
     const process = (batch: Batch): Observable<never> => {
       const live: Array<RawEntry & { fields: StreamFields }> = [];
       // a new entry (`>`) is on its first delivery: it cannot be one this consumer holds
-      const mayBeHeld = batch.source !== 'new';
+      const holding =
+        batch.source === 'new' || held.size === 0
+          ? undefined
+          : new Map(Message.heldIn(held).map((m) => [m.id, m]));
       for (const e of batch.entries) {
+        const m = holding?.get(e.id);
         if (e.fields === null) {
           // deleted from the stream while pending: nothing to deliver, just clean up the PEL
           increment(COUNTERS.deletedCleaned);
           ackQuietly(e.id);
-        } else if (mayBeHeld && held.has(e.id)) {
+        } else if (m !== undefined) {
           // ours and being worked on: a claim or history read only refreshed its idle time
-          held.set(e.id, scheduler.now());
+          Message.refreshed(m, scheduler.now());
         } else {
           live.push(e as RawEntry & { fields: StreamFields });
         }
@@ -523,22 +590,24 @@ export const consumeGroup = <A>(
     const refresh$ = timer(tick, tick, scheduler).pipe(
       mergeMap(() => {
         const now = scheduler.now();
-        const due = [...held].filter(([id, at]) => !lostIds.has(id) && now - at >= half);
+        const due = Message.heldIn(held).filter(
+          (m) => !Message.isLost(m) && now - Message.since(m) >= half,
+        );
         if (due.length === 0) return EMPTY;
         // an entry another consumer claimed has been idle for less than claimIdleMs/2
-        const claims = due.map(([id, at]) => ({
-          id,
-          minIdleMs: now - at - cfg.claimIdleMs / 4,
+        const claims = due.map((m) => ({
+          id: m.id,
+          minIdleMs: now - Message.since(m) - cfg.claimIdleMs / 4,
         }));
         return port.refresh(claims).pipe(
           tap((ours) => {
             const still = new Set(ours);
-            for (const [id] of due) {
-              if (!held.has(id)) continue; // acked or released meanwhile
-              if (still.has(id)) held.set(id, now);
+            for (const m of due) {
+              if (!Message.isHeld(m)) continue; // acked or released meanwhile
+              if (still.has(m.id)) Message.refreshed(m, now);
               else {
-                lostIds.add(id);
-                logger.warn({ ...ctx, id }, 'stream entry was claimed by another consumer');
+                Message.lose(m);
+                logger.warn({ ...ctx, id: m.id }, 'stream entry was claimed by another consumer');
               }
             }
           }),

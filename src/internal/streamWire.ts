@@ -9,6 +9,7 @@
  */
 import * as E from 'fp-ts/Either';
 import type * as t from 'io-ts';
+import { identityGuard } from '../cache/codecs/wire';
 import { DecodeError, EncodeError } from '../errors';
 import type { RawEntry, StreamFields } from './streamReplies';
 
@@ -57,6 +58,40 @@ const failure = (stream: string, id: string, problem: string, errors: t.Errors =
   });
 
 /**
+ * Per codec, the guard under which its decode is the identity ({@link identityGuard}), or `null`
+ * when there is none: found once per codec, not per entry.
+ */
+const guards = new WeakMap<object, ((u: unknown) => boolean) | null>();
+const guardOf = (codec: StreamCodec<unknown>): ((u: unknown) => boolean) | null => {
+  let guard = guards.get(codec);
+  if (guard === undefined) {
+    guard = identityGuard(codec)?.guard ?? null;
+    guards.set(codec, guard);
+  }
+  return guard;
+};
+
+/** `codec.decode(u)`; a value its guard accepts is its own decoding (no contexts, no copies). */
+const decodeValue = <A>(
+  codec: StreamCodec<A>,
+  guard: ((u: unknown) => boolean) | null,
+  u: unknown,
+): t.Validation<A> => (guard !== null && guard(u) ? E.right(u as A) : codec.decode(u));
+
+/**
+ * The decoder of one stream's entries: `decodeEntry` with the codec's checks prepared once.
+ *
+ * @returns `(id, fields)` → the value, or a `DecodeError` naming the stream and the entry id
+ */
+export const entryDecoder = <A>(
+  stream: string,
+  codec?: StreamCodec<A>,
+): ((id: string, fields: StreamFields) => E.Either<DecodeError, A>) => {
+  const guard = codec === undefined ? null : guardOf(codec as StreamCodec<unknown>);
+  return (id, fields) => decodeFields(stream, id, fields, codec, guard);
+};
+
+/**
  * Decodes an entry's fields. Without a codec the field map is the value.
  *
  * @returns the value, or a `DecodeError` naming the stream and the entry id (never the value)
@@ -66,6 +101,21 @@ export const decodeEntry = <A>(
   id: string,
   fields: StreamFields,
   codec?: StreamCodec<A>,
+): E.Either<DecodeError, A> =>
+  decodeFields(
+    stream,
+    id,
+    fields,
+    codec,
+    codec === undefined ? null : guardOf(codec as StreamCodec<unknown>),
+  );
+
+const decodeFields = <A>(
+  stream: string,
+  id: string,
+  fields: StreamFields,
+  codec: StreamCodec<A> | undefined,
+  guard: ((u: unknown) => boolean) | null,
 ): E.Either<DecodeError, A> => {
   if (codec === undefined) {
     return Object.keys(fields).length === 0
@@ -74,7 +124,7 @@ export const decodeEntry = <A>(
   }
   const data = fields[DATA_FIELD];
   if (data === undefined) {
-    const r = codec.decode(fields);
+    const r = decodeValue(codec, guard, fields);
     return E.isRight(r) ? r : E.left(withId(stream, id, r.left));
   }
   let parsed: unknown;
@@ -85,13 +135,13 @@ export const decodeEntry = <A>(
     isJson = false;
   }
   if (isJson) {
-    const r = codec.decode(parsed);
+    const r = decodeValue(codec, guard, parsed);
     if (E.isRight(r)) return r;
     // a plain-string codec given JSON-looking text written by another tool ("123")
-    const asText = codec.decode(data);
+    const asText = decodeValue(codec, guard, data);
     return E.isRight(asText) ? asText : E.left(withId(stream, id, r.left));
   }
-  const asText = codec.decode(data);
+  const asText = decodeValue(codec, guard, data);
   return E.isRight(asText)
     ? asText
     : E.left(
@@ -127,9 +177,10 @@ export const decodeEntries = <A>(
   skipped: (id: string, error: DecodeError) => void,
 ): Array<{ stream: string; id: string; value: A }> => {
   const out: Array<{ stream: string; id: string; value: A }> = [];
+  const guard = codec === undefined ? null : guardOf(codec as StreamCodec<unknown>);
   for (const e of entries) {
     if (e.fields === null) continue;
-    const r = decodeEntry(stream, e.id, e.fields, codec);
+    const r = decodeFields(stream, e.id, e.fields, codec, guard);
     if (E.isRight(r)) out.push({ stream, id: e.id, value: r.right });
     else if (onDecodeError === 'error') throw r.left;
     else skipped(e.id, r.left);

@@ -3,6 +3,7 @@ import {
   asyncScheduler,
   from,
   timer,
+  type Observer,
   type Subscription,
   type ObservableInput,
   type OperatorFunction,
@@ -28,6 +29,33 @@ export interface AckAfterConfig<A> {
   readonly drainTimeoutMs?: number;
   /** @defaultValue asyncScheduler */
   readonly scheduler?: SchedulerLike;
+}
+
+/** What the handler runs of one subscription report to. */
+interface Hub<A, B> {
+  emit(value: B): void;
+  succeed(message: StreamMessage<A>): void;
+  fail(message: StreamMessage<A>, error: unknown): void;
+}
+
+/** The observer of one handler's result: one object per message rather than three closures. */
+class Run<A, B> implements Observer<B> {
+  finished = false;
+  constructor(
+    readonly message: StreamMessage<A>,
+    readonly hub: Hub<A, B>,
+  ) {}
+  next(value: B): void {
+    this.hub.emit(value);
+  }
+  error(e: unknown): void {
+    this.finished = true;
+    this.hub.fail(this.message, e);
+  }
+  complete(): void {
+    this.finished = true;
+    this.hub.succeed(this.message);
+  }
 }
 
 /**
@@ -89,6 +117,9 @@ export const ackAfter =
         }
         return m;
       };
+      /** handlers started and not finished */
+      let active = 0;
+      /** those of them that did not finish synchronously: what an unsubscribe may have to cut */
       const running = new Map<StreamMessage<A>, Subscription | undefined>();
       let sourceDone = false;
       let stopped = false;
@@ -99,63 +130,64 @@ export const ackAfter =
       const pump = (): void => {
         if (pumping) return;
         pumping = true;
-        while (!stopped && running.size < concurrency && head < waiting.length) start(take());
+        while (!stopped && active < concurrency && head < waiting.length) start(take());
         pumping = false;
-        if (!stopped && sourceDone && running.size === 0 && head === waiting.length)
+        if (!stopped && sourceDone && active === 0 && head === waiting.length)
           subscriber.complete();
       };
       const finish = (m: StreamMessage<A>): void => {
-        running.delete(m);
+        active -= 1;
+        if (running.size > 0) running.delete(m);
         if (!stopped) pump();
-        else if (running.size === 0) onDrained?.();
+        else if (active === 0) onDrained?.();
       };
       // Failed acks are logged and counted by the source; here they only must not be unhandled.
       // A source's acks of one batch share one promise: one handler for it, not one per message
       // (each would cost a promise and, once settled, a microtask).
       let guarded: Promise<void> | undefined;
-      const succeed = (m: StreamMessage<A>): void => {
-        const acked = m.ack();
-        if (acked !== guarded) {
-          guarded = acked;
-          acked.catch(() => undefined);
-        }
-        finish(m);
-      };
-      const fail = (m: StreamMessage<A>, error: unknown): void => {
-        m.release(error ?? new Error('handler failed'));
-        onError?.(error, m);
-        finish(m);
-      };
-      const emit = (v: B): void => {
-        if (!stopped) subscriber.next(v);
+      const hub: Hub<A, B> = {
+        emit: (v) => {
+          if (!stopped) subscriber.next(v);
+        },
+        succeed: (m) => {
+          const acked = m.ack();
+          if (acked !== guarded) {
+            guarded = acked;
+            acked.catch(() => undefined);
+          }
+          finish(m);
+        },
+        fail: (m, error) => {
+          m.release(error ?? new Error('handler failed'));
+          onError?.(error, m);
+          finish(m);
+        },
       };
 
       // The handler runs detached from the subscription, so an unsubscribe lets it finish
       // and ack instead of abandoning work that is half done.
       const start = (m: StreamMessage<A>): void => {
-        running.set(m, undefined);
+        active += 1;
         let result: ObservableInput<B>;
         try {
           result = handler(m);
         } catch (e) {
-          return fail(m, e);
+          return hub.fail(m, e);
         }
         if (result instanceof Promise) {
+          running.set(m, undefined);
           (result as Promise<B>).then(
             (v) => {
-              emit(v);
-              succeed(m);
+              hub.emit(v);
+              hub.succeed(m);
             },
-            (e: unknown) => fail(m, e),
+            (e: unknown) => hub.fail(m, e),
           );
           return;
         }
-        const handling = from(result).subscribe({
-          next: emit,
-          error: (e: unknown) => fail(m, e),
-          complete: () => succeed(m),
-        });
-        if (running.has(m)) running.set(m, handling);
+        const run = new Run(m, hub);
+        const handling = from(result).subscribe(run);
+        if (!run.finished) running.set(m, handling);
       };
 
       const main = source.subscribe({
@@ -175,7 +207,7 @@ export const ackAfter =
         main.unsubscribe();
         for (const m of waiting.slice(head)) m?.release();
         waiting = [];
-        if (running.size === 0) return;
+        if (active === 0) return;
         const cut = timer(drainTimeoutMs, scheduler).subscribe(() => {
           for (const [m, handling] of running) {
             handling?.unsubscribe();

@@ -3,7 +3,7 @@ import type { RedisClient } from '../connection/RedisClient';
 import { consumeGroup, type LostAck } from '../internal/streamGroupConsumer';
 import { redisGroupPort } from '../internal/streamGroupPort';
 import type { StreamFields } from '../internal/streamReplies';
-import { decodeEntry, type StreamCodec } from '../internal/streamWire';
+import { entryDecoder, type StreamCodec } from '../internal/streamWire';
 import type { StreamMessage } from './StreamEntry';
 
 export type { LostAck } from '../internal/streamGroupConsumer';
@@ -161,7 +161,7 @@ export function fromStreamGroup<A>(
       claimIntervalMs,
       maxDeliveries,
       drainTimeoutMs,
-      decode: (id, fields) => decodeEntry(stream, id, fields, codec),
+      decode: entryDecoder(stream, codec),
       scheduler,
       logger: client.logger,
       increment: (name, by) => client.metrics.increment(name, by),

@@ -1,6 +1,11 @@
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
-import { decodeEntries, decodeEntry, encodeEntry } from '../../../src/internal/streamWire';
+import {
+  decodeEntries,
+  decodeEntry,
+  encodeEntry,
+  entryDecoder,
+} from '../../../src/internal/streamWire';
 
 const Event = t.type({ n: t.number }, 'Event');
 
@@ -27,6 +32,26 @@ describe('stream wire format', () => {
       E.right({ name: 'ada' }),
     );
     expect(decodeEntry('s', '1-0', { a: 'b' })).toEqual(E.right({ a: 'b' }));
+  });
+
+  it('gives what the codec decodes to, also for codecs whose decode changes what `is` accepts', () => {
+    // `is` accepts untrimmed text; decode trims: the value must be decode's, not the input
+    const Trimmed = new t.Type<string, string, unknown>(
+      'Trimmed',
+      (u): u is string => typeof u === 'string',
+      (u, c) => (typeof u === 'string' ? t.success(u.trim()) : t.failure(u, c)),
+      String,
+    );
+    expect(decodeEntry('s', '1-0', { data: '" x "' }, Trimmed)).toEqual(E.right('x'));
+    const decode = entryDecoder('s', t.type({ v: Trimmed }));
+    expect(decode('1-0', { data: '{"v":" x "}' })).toEqual(E.right({ v: 'x' }));
+    // t.strict strips what its `is` lets through
+    const strict = entryDecoder('s', t.strict({ n: t.number }));
+    expect(strict('1-0', { data: '{"n":1,"extra":2}' })).toEqual(E.right({ n: 1 }));
+    // a codec that decodes to itself: the parsed value as it is
+    const plain = entryDecoder('s', Event);
+    expect(plain('1-0', { data: '{"n":1}' })).toEqual(E.right({ n: 1 }));
+    expect(E.isLeft(plain('1-0', { data: '{"n":"1"}' }))).toBe(true);
   });
 
   it('names the stream and the entry id when decoding fails, never the value', () => {
