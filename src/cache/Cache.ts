@@ -12,10 +12,14 @@
  *   TRACKING); after a reconnect the tier is flushed, since messages may have been missed.
  * - Stampedes: concurrent `getOrSet` calls for one key in a process share one flight (one
  *   `load`); with `lock`, processes agree through a `SET NX PX` lock that only its owner releases.
- * - Coalescing: concurrent reads of one key share the GET in flight for it (`cacheCoalesce.ts`);
+ * - Coalescing: concurrent reads of one key share the read in flight for it (`cacheCoalesce.ts`);
  *   each caller decodes its own value from the shared reply, and a write, delete, invalidation or
  *   clear detaches the read so that callers arriving after it read afresh (read-your-writes).
- * - Batches: `getMany` is one MGET (one per hash slot on a Cluster, sent as a pipeline per node).
+ * - Batching: the Redis reads of one tick (memory-tier misses not joining a read in flight) go
+ *   out together, DataLoader-style: one MGET, one per hash slot on a Cluster, and a plain GET for
+ *   a key alone. Each key of a batch is a read of its own in the coalescing table, so detaching
+ *   works as for a GET. `getMany` is one MGET (one per hash slot on a Cluster, sent as a
+ *   pipeline per node).
  * - Degradation: every Redis call has a deadline; while the client is reconnecting calls answer
  *   `ConnectionError` at once; with `staleIfError`, an expired memory entry within its grace
  *   period is served, marked `stale`.
@@ -26,7 +30,7 @@ import type * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as O from 'fp-ts/Option';
 import * as TE from 'fp-ts/TaskEither';
-import { Cluster } from 'ioredis';
+import { Cluster, Command } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import type { Subscription as RxSubscription } from 'rxjs';
 import type { RedisClient } from '../connection/RedisClient';
@@ -47,6 +51,7 @@ import * as Bus from './InvalidationBus';
 import * as Lock from './Lock';
 import * as Memory from './MemoryTier';
 import { JsonSerializer, type Serializer } from './Serializer';
+import { batcher } from '../internal/batcher';
 
 // -------------------------------------------------------------------------------------
 // model
@@ -120,12 +125,14 @@ export interface CacheOptions<A, O = unknown> {
    */
   readonly lock?: Lock.LockOptions | boolean;
   /**
-   * Coalesce concurrent reads of one key: a `get` (or the read of `getOrSet`/`getWithMeta`) of a
-   * key whose GET is already in flight shares that GET instead of sending its own. Each caller
-   * still decodes its own value from the shared reply, and a write through this cache (or an
-   * invalidation, or `clear()`) detaches the read, so callers arriving after it read afresh.
-   * Turn it off when every read must be sent after the previous caller's arrival, for example
-   * to see writes made by other clients that bypass the cache without a round-trip's delay.
+   * Coalesce and batch reads: a `get` (or the read of `getOrSet`/`getWithMeta`) of a key whose
+   * read is already in flight shares that read instead of sending its own, and the reads that
+   * remain in one tick go out as one MGET (per hash slot on a Cluster; a GET for a lone key).
+   * Each caller still decodes its own value from the shared reply, and a write through this
+   * cache (or an invalidation, or `clear()`) detaches the read, so callers arriving after it read
+   * afresh. Turn it off when every read must be sent after the previous caller's arrival, for
+   * example to see writes made by other clients that bypass the cache without a round-trip's
+   * delay: each read is then a GET of its own.
    * @defaultValue true
    */
   readonly coalesce?: boolean;
@@ -207,6 +214,12 @@ const sleep = (ms: number, wake: (resume: () => void) => () => void): Promise<vo
   });
 
 const Message = wire(InvalidationMessage);
+
+/** Most keys in one batched read. */
+const BATCH_SIZE = 256;
+/** Replies as strings, as ioredis' own `get`/`mget` return them. */
+const utf8 = { replyEncoding: 'utf8' } as const;
+const one = <T>(reply: T): ReadonlyArray<T> => [reply];
 
 /**
  * Makes a typed cache.
@@ -314,19 +327,18 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       );
     return status === 'ready' && !deadline && !ownDeadline ? f() : withDeadline(f(), command);
   };
+  /** What a failure of `command` becomes: a typed error, raised once per command. */
+  const redisError = (command: string, e: unknown): RedisError => {
+    const error = toRedisError(e, command);
+    // A command that timed out on a connection that is down: the server is the problem.
+    return error._tag === 'TimeoutError' && client.status !== 'ready'
+      ? new ConnectionError('unavailable', `Redis is unavailable (${command})`, { cause: error })
+      : error;
+  };
   const rejected =
     (command: string) =>
-    (e: unknown): E.Either<RedisError, never> => {
-      const error = toRedisError(e, command);
-      // A command that timed out on a connection that is down: the server is the problem.
-      return E.left(
-        error._tag === 'TimeoutError' && client.status !== 'ready'
-          ? new ConnectionError('unavailable', `Redis is unavailable (${command})`, {
-              cause: error,
-            })
-          : error,
-      );
-    };
+    (e: unknown): E.Either<RedisError, never> =>
+      E.left(redisError(command, e));
   const failures = new Map<string, (e: unknown) => E.Either<RedisError, never>>();
   /** The rejection handler of `command`, made once per command name. */
   const failure = (command: string): ((e: unknown) => E.Either<RedisError, never>) => {
@@ -497,6 +509,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   };
 
   const failedGet = failure('GET');
+  /** One GET of its own, through the client's auto-pipeline (`coalesce: false`). */
   const sendGet = (full: string): Promise<string | null> => {
     try {
       return guarded('GET', () => redis.get(full), false);
@@ -505,20 +518,62 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
     }
   };
   /**
-   * GET `full` and map its reply with `onText`: the GET in flight for `full` when `shared` (and
-   * coalescing is on), else one of its own, which is then shared until it settles. Only the reply
-   * is shared; each caller maps (decodes) it into a value of its own. This is `call` inlined: one
-   * promise per caller on the hottest path.
+   * Sends `command` with `sendCommand`, past ioredis' auto-pipeline: a batch is already one
+   * command per tick, and the auto-pipeline would hold it for a `setImmediate` and wrap it in a
+   * `Pipeline`.
+   */
+  const send = <T>(command: 'get' | 'mget', keys: ReadonlyArray<string>): Promise<T> =>
+    redis.sendCommand(new Command(command, keys as string[], utf8)) as Promise<T>;
+  /**
+   * Sends one batch: a GET for a lone key, else an MGET (the keys of one hash slot on a
+   * Cluster). MGET answers nil for a key holding another type where GET fails with WRONGTYPE: in
+   * a batch such a key reads as a miss, as in `getMany`. The failure of the batch is typed once
+   * here, for each of its callers.
+   */
+  const sendBatch = (fulls: ReadonlyArray<string>): Promise<ReadonlyArray<string | null>> => {
+    const lone = fulls.length === 1;
+    const command = lone ? 'GET' : 'MGET';
+    let p: Promise<ReadonlyArray<string | null>>;
+    try {
+      p = guarded(
+        command,
+        () =>
+          lone
+            ? send<string | null>('get', fulls).then(one)
+            : send<Array<string | null>>('mget', fulls),
+        false,
+      );
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    return p.catch((e: unknown) => Promise.reject(redisError(command, e)));
+  };
+  const batched = batcher<string, string | null>(
+    sendBatch,
+    isCluster ? (full) => String(calculateSlot(full)) : undefined,
+    BATCH_SIZE,
+  );
+  /** Queues `full` for this tick's batch. */
+  const batchGet = (full: string): Promise<string | null> =>
+    new Promise((resolve, reject) =>
+      batched(full, (e, text) => (e === undefined ? resolve(text!) : reject(e))),
+    );
+  /**
+   * Reads `full` and maps its reply with `onText`: with coalescing (the default), the read in
+   * flight for `full` when `shared`, else a read of its own, queued with the other reads of this
+   * tick (one GET or MGET per batch) and shared until it settles. Only the reply is shared; each
+   * caller maps (decodes) it into a value of its own. Without coalescing, a GET per call.
    */
   const readText = <R>(
     full: string,
     shared: boolean,
     onText: (text: string | null) => R,
   ): Promise<R | E.Either<RedisError, never>> => {
-    if (!shared || !coalesce) return sendGet(full).then(onText, failedGet);
+    if (!coalesce) return sendGet(full).then(onText, failedGet);
+    if (!shared) return batchGet(full).then(onText, failedGet);
     const inFlight = reads.get(full);
     if (inFlight !== undefined) return inFlight.then(onText, failedGet);
-    const read = sendGet(full);
+    const read = batchGet(full);
     reads.add(full, read);
     return read.then(
       (text) => (reads.settle(full, read), onText(text)),
@@ -798,7 +853,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   const readMany = async (
     fulls: ReadonlyArray<string>,
   ): Promise<E.Either<RedisError, ReadonlyArray<string | null>>> => {
-    if (!isCluster) return call('MGET', () => redis.mget(fulls as string[]));
+    if (!isCluster) return call('MGET', () => send<Array<string | null>>('mget', fulls));
     const bySlot = new Map<number, number[]>();
     fulls.forEach((full, i) => {
       const slot = calculateSlot(full);

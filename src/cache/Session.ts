@@ -48,7 +48,7 @@ import { pipelinePerNode } from '../internal/pipelinePerNode';
 import { fromKeyspace } from '../sources/fromKeyspace';
 import { decodesToItself, wire } from './codecs/wire';
 import { JsonSerializer, type Serializer } from './Serializer';
-import { batcher, type Done } from './sessionBatch';
+import { batcher, type Done } from '../internal/batcher';
 import * as Ids from './sessionIds';
 import { decodesAsIs, register, type PutOutcome, type SessionOps } from './sessionInternals';
 import { sessionScripts } from './sessionScripts';

@@ -12,6 +12,9 @@
  * decodes it once per caller, so each caller gets a value of its own, exactly what an
  * uncoalesced GET would have given it, and no caller can see another's mutations.
  *
+ * A read may be one key of a batch (the cache sends the reads of one tick as one MGET): the table
+ * holds that key's own promise, so detaching a key leaves the batch and its other keys alone.
+ *
  * @internal
  */
 

@@ -12,6 +12,8 @@ interface Node {
   readonly type?: Node;
   readonly types?: ReadonlyArray<Node>;
   readonly props?: Readonly<Record<string, Node>>;
+  readonly value?: unknown;
+  readonly predicate?: (u: unknown) => boolean;
   readonly is: (u: unknown) => boolean;
 }
 
@@ -151,6 +153,95 @@ export const identityGuard = (codec: unknown): IdentityGuard | undefined => {
 };
 
 /**
+ * `codec.is`, compiled into plain JavaScript for the codecs {@link decodesToItself} accepts, or
+ * `undefined` for any other (and where code generation is disallowed).
+ *
+ * Why: the cache runs the identity guard on every value it reads, and io-ts' `is` walks the
+ * codec tree through generic functions (keyed property loads over a key list, `every` with a
+ * callback, one shared closure per codec kind), so V8 sees every call site as megamorphic; for a
+ * small record that walk cost a fifth of `JSON.parse`. The compiled guard reads each property by
+ * its literal name in a function of its own, which V8 compiles like hand-written checks (about
+ * eight times faster on the bench's payload).
+ *
+ * What it checks is `is`, node by node (see io-ts 2.2's `type`, `partial`, `array`, `refinement`,
+ * `union`), with one difference on the safe side: an array with holes fails it (`every` skips
+ * holes), so such a value takes `validate`, as an unknown codec would. Property names enter the
+ * code only as `JSON.stringify`ed string literals; literal values, refinement predicates and
+ * keyof guards are passed in as arguments, never written into the code.
+ *
+ * @internal
+ */
+export const compiledIs = (codec: unknown): ((u: unknown) => boolean) | undefined => {
+  if (!decodesToItself(codec)) return undefined;
+  const values: unknown[] = [];
+  const calls: Array<(u: unknown) => boolean> = [];
+  const functions: string[] = [];
+  /** A boolean expression: `c.is(v)`, where `v` names a variable. */
+  const expr = (c: Node, v: string): string => {
+    switch (c._tag) {
+      case 'StringType':
+        return `typeof ${v} === "string"`;
+      case 'NumberType':
+        return `typeof ${v} === "number"`;
+      case 'BooleanType':
+        return `typeof ${v} === "boolean"`;
+      case 'BigIntType':
+        return `typeof ${v} === "bigint"`;
+      case 'NullType':
+        return `${v} === null`;
+      case 'LiteralType':
+        return `${v} === values[${values.push(c.value) - 1}]`;
+      case 'RefinementType':
+        return `(${expr(c.type!, v)} && calls[${calls.push(c.predicate!) - 1}](${v}))`;
+      case 'ReadonlyType':
+        return expr(c.type!, v);
+      case 'UnionType':
+        return `(${c.types!.map((m) => expr(m, v)).join(' || ')})`;
+      case 'ArrayType':
+      case 'ReadonlyArrayType':
+      case 'InterfaceType':
+      case 'PartialType':
+        return `f${fn(c)}(${v})`;
+      default:
+        // KeyofType (and nothing else decodesToItself admits): its own `is`.
+        return `calls[${calls.push(c.is) - 1}](${v})`;
+    }
+  };
+  /** Declares a function checking a composite node; returns its number. */
+  const fn = (c: Node): number => {
+    const n = functions.push('') - 1;
+    let body: string;
+    if (c._tag === 'ArrayType' || c._tag === 'ReadonlyArrayType') {
+      body =
+        'if (!Array.isArray(u)) return false;\n' +
+        `for (let i = 0; i < u.length; i++) { const v = u[i]; if (!(${expr(c.type!, 'v')})) return false; }\n`;
+    } else {
+      const optional = c._tag === 'PartialType';
+      body = "if (u === null || typeof u !== 'object' || Array.isArray(u)) return false;\nlet v;\n";
+      for (const [k, p] of Object.entries(c.props!)) {
+        const key = JSON.stringify(k);
+        body += optional
+          ? `v = u[${key}]; if (v !== undefined && !(${expr(p, 'v')})) return false;\n`
+          : `v = u[${key}]; if ((v === undefined && !has.call(u, ${key})) || !(${expr(p, 'v')})) return false;\n`;
+      }
+    }
+    functions[n] = `function f${n}(u) {\n${body}return true;\n}`;
+    return n;
+  };
+  const root = expr(codec as Node, 'u');
+  try {
+    return new Function(
+      'has',
+      'values',
+      'calls',
+      `'use strict';\n${functions.join('\n')}\nreturn function is(u) { return ${root}; };`,
+    )(own, values, calls) as (u: unknown) => boolean;
+  } catch {
+    return undefined; // --disallow-code-generation-from-strings
+  }
+};
+
+/**
  * The stored text's decoder of {@link wire}, for callers that start from a string: the cache
  * reads texts on its hot path and calls this without building an io-ts context first (one is
  * made only for a failure).
@@ -167,7 +258,7 @@ export const wireCodec = <A, O>(
   codec: t.Type<A, O, unknown>,
   serializer: Serializer = JsonSerializer,
 ): WireCodec<A> => {
-  const fast = identityGuard(codec)?.guard;
+  const fast = compiledIs(codec) ?? identityGuard(codec)?.guard;
   const notText = `the stored text is not valid ${serializer.name}`;
   // `c` is undefined on the cache's path: the root context is then built only for a failure.
   const decodeText = (text: string, c: t.Context | undefined): t.Validation<A> => {

@@ -1,4 +1,4 @@
-import { batcher, type Done } from '../../../../src/cache/sessionBatch';
+import { batcher, type Done } from '../../../src/internal/batcher';
 
 /** A batched function as a promise per item. */
 const promised =

@@ -1,7 +1,8 @@
 /**
- * Batches the calls of one tick into one command per group (DataLoader-style): the session store
- * sends the reads and touches an app makes concurrently as one `MGET` or one script call per
- * Cluster slot (one in all on a standalone server) instead of one command each. ioredis' cost
+ * Batches the calls of one tick into one command per group (DataLoader-style): the cache sends
+ * the Redis-tier reads of one tick, and the session store the reads and touches an app makes
+ * concurrently, as one `MGET` or one script call per Cluster slot (one in all on a standalone
+ * server) instead of one command each. ioredis' cost
  * per command (a `Command`, a promise, a trace) is paid once per batch, and the server parses
  * one command. Flushed on `process.nextTick`, as ioredis flushes its auto-pipeline, so no call
  * waits longer than it would have anyway.
