@@ -464,9 +464,18 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       const sub = await call(
         'SUBSCRIBE',
         async () => {
-          const s = Bus.subscribe(client.subscriber(), channel, {
+          const s = Bus.subscribe(client, channel, {
             message: onMessage,
             reconnect: () => forget('the subscriber connection reconnected'),
+            lost: (error) => {
+              // no more invalidations: forget the memory tier and subscribe again on next use
+              if (bus === s) bus = undefined;
+              logger.warn(
+                { namespace, channel, error: error.message },
+                'cache lost its invalidation channel',
+              );
+              forget('the invalidation channel was lost');
+            },
           });
           bus = s;
           await s.ready;
@@ -476,7 +485,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       if (E.isLeft(sub)) {
         const failed = bus as Bus.Subscription | undefined;
         bus = undefined;
-        await failed?.close();
+        failed?.close();
         return sub;
       }
     }
@@ -1048,7 +1057,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
       memory?.clear();
       const b = bus;
       bus = undefined;
-      await b?.close();
+      b?.close();
     },
   };
 };

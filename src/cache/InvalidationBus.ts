@@ -11,13 +11,16 @@
  * pushes would arrive in-band, but ioredis' auto-pipelined Cluster connections are not ours to
  * configure per node. Writes that bypass the cache are bounded by the memory tier's TTL instead.
  *
- * One `message` listener per subscriber connection dispatches to every cache on it, and
- * SUBSCRIBE/UNSUBSCRIBE are reference-counted per channel, so caches sharing a namespace (or other
- * users of the connection) never unsubscribe each other.
+ * The channel is held through the client's subscription registry (`registryFor`), the same
+ * reference-counted one the pub/sub sources use: caches sharing a namespace, and a `fromChannel`
+ * on the same channel, never unsubscribe each other, and the registry renews the subscription
+ * after a drop.
  *
  * @internal
  */
-import type { Commands } from '../connection/RedisClient';
+import type { RedisClient } from '../connection/RedisClient';
+import { ConnectionError, type RedisError } from '../errors';
+import { registryFor } from '../internal/subscriptions';
 
 // -------------------------------------------------------------------------------------
 // model
@@ -26,80 +29,89 @@ import type { Commands } from '../connection/RedisClient';
 export interface BusHandlers {
   /** A message on the channel. */
   readonly message: (payload: string) => void;
-  /** The subscriber connection came back after a drop: messages may have been missed. */
+  /**
+   * The subscription is confirmed again after a drop of the subscriber connection: messages
+   * published in the gap were missed.
+   */
   readonly reconnect: () => void;
+  /**
+   * The subscription failed for good after it had been confirmed (e.g. an ACL change seen when
+   * it was renewed after a drop): no more messages will come.
+   */
+  readonly lost: (error: RedisError) => void;
 }
 
 export interface Subscription {
-  /** Settles when the server confirmed the SUBSCRIBE (rejects when it failed). */
+  /** Settles when the server confirmed the SUBSCRIBE (rejects when it failed for good). */
   readonly ready: Promise<void>;
-  /** Removes the handlers; the last one on a channel UNSUBSCRIBEs. Idempotent. */
-  readonly close: () => Promise<void>;
+  /** Removes the handlers; the last holder of the channel UNSUBSCRIBEs. Idempotent. */
+  readonly close: () => void;
 }
-
-interface Hub {
-  readonly channels: Map<string, { handlers: Set<BusHandlers>; subscribed: Promise<void> }>;
-}
-
-const hubs = new WeakMap<Commands, Hub>();
 
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------
 
-const hubOf = (sub: Commands): Hub => {
-  const existing = hubs.get(sub);
-  if (existing !== undefined) return existing;
-  const hub: Hub = { channels: new Map() };
-  let everReady = sub.status === 'ready';
-  sub.on('message', (channel: string, payload: string) => {
-    const c = hub.channels.get(channel);
-    if (c !== undefined) for (const h of c.handlers) h.message(payload);
-  });
-  sub.on('ready', () => {
-    if (!everReady) {
-      everReady = true;
-      return;
-    }
-    for (const c of hub.channels.values()) for (const h of c.handlers) h.reconnect();
-  });
-  hubs.set(sub, hub);
-  return hub;
-};
-
 /**
- * Subscribes `handlers` to `channel` on the subscriber connection `sub`.
+ * Subscribes `handlers` to `channel` on `client`'s shared subscriber connection.
  *
- * @param sub the client's shared subscriber connection (`client.subscriber()`)
  * @param channel the full channel name (instance prefix applied)
- * @param handlers what to do on a message and after a reconnect
  */
-export const subscribe = (sub: Commands, channel: string, handlers: BusHandlers): Subscription => {
-  const hub = hubOf(sub);
-  let entry = hub.channels.get(channel);
-  if (entry === undefined) {
-    const subscribed = sub.subscribe(channel).then(() => undefined);
-    const created = { handlers: new Set<BusHandlers>(), subscribed };
-    // A failed SUBSCRIBE is forgotten, so the next subscriber tries again.
-    subscribed.catch(() => {
-      if (hub.channels.get(channel) === created && created.handlers.size === 0)
-        hub.channels.delete(channel);
+export const subscribe = (
+  client: RedisClient,
+  channel: string,
+  handlers: BusHandlers,
+): Subscription => {
+  let resolve!: () => void;
+  let reject!: (e: RedisError) => void;
+  const ready = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // the caller awaits `ready`; a rejection after it stopped waiting must not go unhandled
+  ready.catch(() => undefined);
+  let confirmed = false;
+  let gap = false;
+  let done = false;
+  const fail = (error: RedisError): void => {
+    if (done) return;
+    done = true;
+    if (confirmed) handlers.lost(error);
+    else reject(error);
+  };
+  let release: () => void;
+  try {
+    release = registryFor(client).acquire('channel', [channel], {
+      message: (_channel, payload) => handlers.message(payload),
+      status: (s) => {
+        if (s === 'reconnecting') gap = confirmed;
+        else if (s === 'subscribed' && !confirmed) {
+          confirmed = true;
+          resolve();
+        } else if (s === 'subscribed' && gap) {
+          gap = false;
+          handlers.reconnect();
+        }
+      },
+      error: fail,
+      // the client closed: a wait for `ready` fails; a confirmed subscription just ends
+      closed: () => {
+        if (confirmed) done = true;
+        else fail(new ConnectionError('closed', 'Redis client is closed'));
+      },
     });
-    hub.channels.set(channel, created);
-    entry = created;
+  } catch (e) {
+    fail(
+      e instanceof ConnectionError ? e : new ConnectionError('closed', 'Redis client is closed'),
+    );
+    release = () => undefined;
   }
-  const current = entry;
-  current.handlers.add(handlers);
-  let closed = false;
   return {
-    ready: current.subscribed,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      current.handlers.delete(handlers);
-      if (current.handlers.size > 0 || hub.channels.get(channel) !== current) return;
-      hub.channels.delete(channel);
-      if (sub.status === 'ready') await sub.unsubscribe(channel).catch(() => undefined);
+    ready,
+    close: () => {
+      if (done) return;
+      done = true;
+      release();
     },
   };
 };

@@ -17,6 +17,7 @@ import {
   Cache,
   DateFromISOString,
   createRedis,
+  fromChannel,
   mapFromEntries,
   type RedisClient,
   type Serializer,
@@ -347,6 +348,35 @@ describe.each(targets)('Cache (%s)', (kind, connect, rawClient) => {
     await waitFor(async () => O.getOrElse(() => '')(await right(onB.get('k'))) === 'v3', {
       message: 'B evicts k after A setMany',
     });
+  });
+
+  it("shares its invalidation channel with the client's pub/sub sources: closing caches unsubscribes nobody else", async () => {
+    const name = ns();
+    const memory = { maxEntries: 100, ttlMs: 60_000 };
+    const first = Cache.make({ client: b, codec: t.string, namespace: name, memory });
+    const second = Cache.make({ client: b, codec: t.string, namespace: name, memory });
+    const writer = track(Cache.make({ client: a, codec: t.string, namespace: name }));
+    const heard: string[] = [];
+    // a pub/sub source of the same client on the same channel (unprefixed name)
+    const listening = fromChannel(b, `${name}:invalidate`).subscribe((m) => heard.push(m.message));
+    try {
+      await right(first.get('k'));
+      await right(second.get('k'));
+      await first.close();
+      await right(second.get('k')); // into second's memory tier
+      await right(writer.set('k', 'v1'));
+      await waitFor(async () => O.getOrElse(() => '')(await right(second.get('k'))) === 'v1', {
+        message: 'the second cache still gets invalidations after the first closed',
+      });
+      await second.close();
+      const before = heard.length;
+      await right(writer.set('k', 'v2'));
+      await waitFor(async () => heard.length > before, {
+        message: 'fromChannel still hears the channel after both caches closed',
+      });
+    } finally {
+      listening.unsubscribe();
+    }
   });
 
   it('flushes the memory tier after a reconnect, since invalidations may have been missed', async () => {

@@ -47,6 +47,7 @@ const fakeClient = (status: ConnectionStatus = 'ready') => {
     status,
     status$,
     subscriber: () => sub,
+    onClose: () => () => undefined,
     key: (name: string) => `app:${name}`,
     options: { commandTimeoutMs: 1000 },
     metrics: { increment() {} },
