@@ -665,7 +665,13 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
     const hit = memory.get(full);
     if (hit !== undefined && !hit.stale) {
       metrics.increment(C.memoryHit);
-      return Promise.resolve(E.right(O.some(hit.value)));
+      // one frozen answer per entry serves every hit (the value itself is shared anyway)
+      return Promise.resolve(
+        (hit.answer ??= Object.freeze(E.right(Object.freeze(O.some(hit.value))))) as E.Either<
+          CacheError,
+          O.Option<A>
+        >,
+      );
     }
     return fetch(full).then((r) => {
       if (E.isRight(r)) return r;

@@ -40,10 +40,16 @@ export interface Clock {
 export interface Hit<A> {
   readonly value: A;
   readonly stale: boolean;
+  /**
+   * A slot the tier's owner may fill with what it makes of this hit (the cache keeps its
+   * `Right(Some(value))` here, so a fresh hit allocates nothing). Lives as long as the entry.
+   */
+  answer?: unknown;
 }
 
-interface Entry<A> {
-  readonly value: A;
+/** A stored entry: handed out as the hit itself while fresh (no allocation per hit). */
+interface Entry<A> extends Hit<A> {
+  readonly stale: false;
   readonly freshUntil: number;
 }
 
@@ -108,11 +114,19 @@ export const make = <A>(
   return {
     get(key) {
       const e = lru.get(key);
-      return e === undefined ? undefined : { value: e.value, stale: clock.now() >= e.freshUntil };
+      // Without a grace period lru-cache's own TTL is the freshness (to its 1 ms resolution):
+      // what it returns is fresh, and no clock is read.
+      if (e === undefined || graceMs === 0 || clock.now() < e.freshUntil) return e;
+      return { value: e.value, stale: true };
     },
     set(key, value, bytes, ttl) {
       const fresh = ttl === undefined ? ttlMs : Math.min(ttl, ttlMs);
-      const entry = { value: freeze ? deepFreeze(value) : value, freshUntil: clock.now() + fresh };
+      const entry: Entry<A> = {
+        value: freeze ? deepFreeze(value) : value,
+        stale: false,
+        freshUntil: clock.now() + fresh,
+        answer: undefined,
+      };
       // An entry larger than maxBytes is not stored (lru-cache refuses it), like any miss.
       lru.set(
         key,

@@ -302,6 +302,12 @@ describe('Cache (pure: read coalescing)', () => {
       E.right(O.some({ value: { n: 1 }, source: 'memory', stale: false })),
     );
     expect(gets.sent).toHaveLength(1);
+    // memory hits share one frozen answer: nobody can change what the next caller gets
+    const [x, y] = [await c.get('k')(), await c.get('k')()];
+    expect(x).toEqual(E.right(O.some({ n: 1 })));
+    expect(y).toBe(x);
+    expect(Object.isFrozen(x) && E.isRight(x) && Object.isFrozen(x.right)).toBe(true);
+    expect(E.isRight(x) && O.isSome(x.right) && Object.isFrozen(x.right.value)).toBe(true);
     await c.close();
   });
 });
