@@ -28,6 +28,12 @@ export interface BenchCase {
   readonly name: string;
   readonly ops: number;
   readonly rounds?: number;
+  /**
+   * Full rounds (of `ops`) each contender runs, alternating, before the measured ones; for a case
+   * whose contenders reach their steady speed only after several full rounds (the JIT has more
+   * code to optimise on one side than on the other). Omitted: one round of `ops / 10` each.
+   */
+  readonly warmupRounds?: number;
   readonly ours: Contender;
   readonly others: ReadonlyArray<Contender>;
 }
@@ -41,12 +47,16 @@ const median = (xs: number[]): number => {
 export const runCase = async (c: BenchCase): Promise<CaseResult> => {
   const rounds = c.rounds ?? 5;
   const all = [c.ours, ...c.others];
-  for (const x of all) await x.run(Math.max(1, Math.floor(c.ops / 10)));
+  // Alternate the order so neither side always runs on a warmer (or more tired) machine.
+  const orderOf = (r: number): number[] =>
+    r % 2 === 0 ? all.map((_, i) => i) : all.map((_, i) => all.length - 1 - i);
+  if (c.warmupRounds === undefined)
+    for (const x of all) await x.run(Math.max(1, Math.floor(c.ops / 10)));
+  else
+    for (let r = 0; r < c.warmupRounds; r++) for (const i of orderOf(r)) await all[i]!.run(c.ops);
   const samples = all.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    // Alternate the order so neither side always runs on a warmer (or more tired) machine.
-    const order = r % 2 === 0 ? all.map((_, i) => i) : all.map((_, i) => all.length - 1 - i);
-    for (const i of order) {
+    for (const i of orderOf(r)) {
       const t0 = performance.now();
       await all[i]!.run(c.ops);
       samples[i]!.push(c.ops / ((performance.now() - t0) / 1000));

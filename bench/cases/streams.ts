@@ -159,6 +159,9 @@ export const streamCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
     {
       name: `streams: fromStreamGroup + ackAfter, consume a backlog (COUNT ${BATCH}, io-ts codec)`,
       ops: CONSUME_OPS,
+      // Both sides run their first full rounds measurably slower (ours, with more code for the JIT
+      // to optimise, for longer): measure them warm, not the median of partly cold rounds.
+      warmupRounds: 2,
       ours: { name: 'fromStreamGroup + ackAfter', run: (ops) => ours('streams:backlog', ops) },
       others: [
         {

@@ -68,7 +68,24 @@ export const redisGroupPort = (
   const { group, consumer } = names;
   const redis = client.redis;
   let conn: Promise<DedicatedConnection> | undefined;
+  /** `conn` once it resolved: a read then goes out synchronously, on subscription. */
+  let opened: DedicatedConnection | undefined;
   let closed = false;
+
+  const readOn = async (
+    c: DedicatedConnection,
+    id: string,
+    count: number,
+    blockMs: number | undefined,
+  ): Promise<RawEntry[]> => {
+    const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', count];
+    if (blockMs !== undefined && id === '>') args.push('BLOCK', blockMs);
+    args.push('STREAMS', key, id);
+    const reply = await blockingCall(c.redis, 'XREADGROUP', () =>
+      (c.redis.xreadgroup as unknown as Call).apply(c.redis, args),
+    );
+    return parseReadOne(reply, key, 'XREADGROUP');
+  };
 
   return {
     ensureGroup: () =>
@@ -79,18 +96,16 @@ export const redisGroupPort = (
           if (!/BUSYGROUP/.test(e instanceof Error ? e.message : '')) throw e;
         }
       }),
+    // Once the connection is open the XREADGROUP is written during the subscription, not a
+    // microtask later: the engine subscribes the next read before it emits the batch just read,
+    // and an `await` here would hold the read back until that whole batch was handled.
     read: (id, count, blockMs) =>
       redisCall('XREADGROUP', async () => {
         if (closed) throw new ConnectionError('closed', `stream ${names.stream}: reader stopped`);
+        if (opened !== undefined) return readOn(opened, id, count, blockMs);
         conn ??= client.dedicated(key);
-        const c = await conn;
-        const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', count];
-        if (blockMs !== undefined && id === '>') args.push('BLOCK', blockMs);
-        args.push('STREAMS', key, id);
-        const reply = await blockingCall(c.redis, 'XREADGROUP', () =>
-          (c.redis.xreadgroup as unknown as Call).apply(c.redis, args),
-        );
-        return parseReadOne(reply, key, 'XREADGROUP');
+        opened = await conn;
+        return readOn(opened, id, count, blockMs);
       }),
     autoClaim: (cursor, count, minIdleMs) =>
       redisCall('XAUTOCLAIM', async () =>
