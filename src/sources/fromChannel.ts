@@ -78,10 +78,13 @@ export interface FromChannelConfig<A = string> {
  * (e.g. an ACL without access to the channel).
  *
  * ```text
- * server   ──a──────b──────c──── (drop) ────d──e──
- * status   s─S──────────────────R──────────S──────      s subscribing, S subscribed, R reconnecting
- * emitted  ─────────b──────c───────────────d──e──       (a is published before the confirmation)
+ * server     -a-b-x---d---     a comes before the confirmation: not delivered
+ * SUBSCRIBE  ^-!  ^-!          sent at 0 and again at the drop; confirmed 2 frames later
+ * emitted    ---b-----d---
+ * status     s-S--R-S          subscribing, subscribed, reconnecting, subscribed
  * ```
+ *
+ * (`x` is a connection drop; the diagram is the first case of its marble suite.)
  *
  * @param client the client whose subscriber connection to use
  * @param channels a channel name or several (without the `instance` prefix, which is applied)
