@@ -695,23 +695,35 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
 
   const setArgs = (ttl: number | undefined) => ttl ?? defaultTtl;
 
-  /** SET, then evict locally and everywhere (in that order: see InvalidationBus). */
+  /**
+   * SET, then evict locally and everywhere (in that order: see InvalidationBus). With
+   * `ifAbsent` (a loaded value written back) it is SET NX: a write made while `load` ran wins, and
+   * nothing is evicted or remembered when the key was there.
+   */
   const write = async (
     full: string,
     value: A,
     ttl: number | undefined,
+    ifAbsent = false,
   ): Promise<E.Either<CacheError, void>> => {
     const text = encodeAt(full, value);
     if (E.isLeft(text)) return text;
     const px = setArgs(ttl);
     const r = await call('SET', () =>
-      px === undefined ? redis.set(full, text.right) : redis.set(full, text.right, 'PX', px),
+      ifAbsent
+        ? px === undefined
+          ? redis.set(full, text.right, 'NX')
+          : redis.set(full, text.right, 'PX', px, 'NX')
+        : px === undefined
+          ? redis.set(full, text.right)
+          : redis.set(full, text.right, 'PX', px),
     );
     if (E.isLeft(r)) {
       // A SET that failed may still have landed (a timeout): later readers read afresh.
       reads.detach(full);
       return r;
     }
+    if (r.right === null) return E.right(undefined); // NX: somebody wrote the key meanwhile
     evict(full);
     remember(full, text.right, px);
     const p = await publish([full]);
@@ -727,7 +739,11 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
 
   const flights = new Map<string, Promise<E.Either<unknown, A>>>();
 
-  /** Runs `load` and writes its value back; a failed write-back is logged, the value returned. */
+  /**
+   * Runs `load` and writes its value back if the key is still absent (SET NX), so a `set` made
+   * while `load` ran is not overwritten by the older loaded value; a failed write-back is logged,
+   * the value returned.
+   */
   const loadAndStore = async <Err>(
     full: string,
     load: TE.TaskEither<Err, A>,
@@ -736,7 +752,7 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
     const loaded = await load();
     if (E.isLeft(loaded)) return loaded;
     metrics.increment(C.load);
-    const w = await write(full, loaded.right, ttl);
+    const w = await write(full, loaded.right, ttl, true);
     if (E.isLeft(w)) {
       if (w.left._tag === 'EncodeError') return w;
       logger.warn(

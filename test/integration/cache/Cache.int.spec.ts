@@ -193,6 +193,24 @@ describe.each(targets)('Cache (%s)', (kind, connect, rawClient) => {
     expect(await right(users.get('1'))).toEqual(O.some(ada()));
   });
 
+  it('a set made while getOrSet loads is not overwritten by the older loaded value', async () => {
+    const name = ns();
+    const memory = { maxEntries: 100, ttlMs: 60_000 };
+    const here = track(Cache.make({ client: a, codec: t.string, namespace: name, memory }));
+    const there = track(Cache.make({ client: b, codec: t.string, namespace: name, memory }));
+    let finish!: (v: string) => void;
+    const slowLoad: TE.TaskEither<never, string> = () =>
+      new Promise((resolve) => (finish = (v) => resolve(E.right(v))));
+    const loading = here.getOrSet('k', slowLoad)();
+    await waitFor(async () => finish !== undefined, { message: 'load started' });
+    await right(there.set('k', 'new')); // written while the load (of an older value) runs
+    finish('old');
+    expect(await loading).toEqual(E.right('old')); // the caller gets what it loaded
+    expect(await admin.get(`${prefix}${name}:0:k`)).toBe('"new"');
+    expect(await right(here.get('k'))).toEqual(O.some('new'));
+    expect(await right(there.get('k'))).toEqual(O.some('new'));
+  });
+
   it('runs load once for 1,000 concurrent getOrSet calls on one cold key', async () => {
     const users = track(Cache.make({ client: a, codec: User, namespace: ns() }));
     let loads = 0;
