@@ -6,8 +6,10 @@ import { EventEmitter } from 'node:events';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import * as O from 'fp-ts/Option';
-import { BehaviorSubject } from 'rxjs';
-import { Cache, type ConnectionStatus, type RedisClient } from '../../../src';
+import { BehaviorSubject, EMPTY, of, throwError } from 'rxjs';
+import { Cache, CommandError, type ConnectionStatus, type RedisClient } from '../../../src';
+import type { PortEvents, PubSubPort } from '../../../src/internal/pubsubPort';
+import { provideRegistry, SubscriptionRegistry } from '../../../src/internal/subscriptions';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -434,6 +436,48 @@ describe('Cache (pure: batched reads)', () => {
       E.right(O.some({ value: { n: 2 }, source: 'memory', stale: false })),
     );
     expect(gets.sent).toHaveLength(1);
+    await c.close();
+  });
+});
+
+describe('Cache (pure: its invalidation channel)', () => {
+  it('a channel refused when it is renewed flushes the memory tier; the next use subscribes again', async () => {
+    const { client, store } = fakeClient();
+    let events: PortEvents | undefined;
+    const subscribes: string[] = [];
+    let refuse = false;
+    const port: PubSubPort = {
+      subscribe: (_kind, names) => {
+        subscribes.push(names.join(','));
+        return refuse
+          ? throwError(() => new CommandError('SUBSCRIBE', 'NOPERM', 'NOPERM no access'))
+          : of(1);
+      },
+      unsubscribe: () => EMPTY,
+      listen: (e) => {
+        events = e;
+        return () => (events = undefined);
+      },
+    };
+    provideRegistry(client, new SubscriptionRegistry(port));
+    const memory = { maxEntries: 10, ttlMs: 60_000 };
+    const c = Cache.make({ client, codec: N, namespace: 'ns', memory });
+    store.set('app:ns:0:k', '{"n":1}');
+    expect(await c.get('k')()).toEqual(E.right(O.some({ n: 1 })));
+    store.set('app:ns:0:k', '{"n":2}'); // a write this cache will never hear of
+    expect(await c.get('k')()).toEqual(E.right(O.some({ n: 1 }))); // from the memory tier
+
+    refuse = true;
+    events!.down(['channel', 'pattern', 'sharded']);
+    events!.up(['channel', 'pattern', 'sharded']); // the renewal is refused for good
+    await new Promise((r) => setImmediate(r));
+    // the tier is gone, and the cache will not run without its channel
+    const refused = await c.get('k')();
+    expect(E.isLeft(refused) && refused.left._tag).toBe('CommandError');
+
+    refuse = false;
+    expect(await c.get('k')()).toEqual(E.right(O.some({ n: 2 })));
+    expect(subscribes).toEqual(Array(4).fill('app:ns:invalidate'));
     await c.close();
   });
 });
