@@ -10,9 +10,10 @@
  * maps to a `TimeoutError`) and re-arms for the next. Answered commands are dropped from the head
  * as new ones are issued, so the queue holds about what is in flight.
  *
- * As with ioredis' timer, the clock starts when the command is issued (also while it waits in the
- * offline queue) and runs across Cluster redirections; a reply arriving after the timeout is
- * ignored.
+ * Time is `performance.now()`, monotonic: a step of the wall clock (NTP, a resumed VM) neither
+ * stops commands from timing out nor expires them all at once. As with ioredis' timer, the clock
+ * starts when the command is issued (also while it waits in the offline queue) and runs across
+ * Cluster redirections; a reply arriving after the timeout is ignored.
  *
  * @internal
  */
@@ -32,7 +33,7 @@ type SendCommand = (command: Command, ...rest: unknown[]) => unknown;
 export const installCommandTimeout = (
   connection: Commands,
   timeoutMs: number,
-  now: () => number = Date.now,
+  now: () => number = () => performance.now(),
 ): (() => void) => {
   let commands: Array<Tracked | undefined> = [];
   let issued: number[] = [];

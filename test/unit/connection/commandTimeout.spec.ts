@@ -117,6 +117,16 @@ describe('installCommandTimeout', () => {
     expect(rejections).toBe(1);
   });
 
+  it('runs on a monotonic clock: a step of the wall clock back does not stop a timeout', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const get = command('get');
+    (conn.sendCommand as Send)(get);
+    jest.setSystemTime(Date.now() - 3_600_000); // NTP, a resumed VM: Date.now() jumps back
+    jest.advanceTimersByTime(1000);
+    expect(get.error?.message).toBe('Command timed out');
+  });
+
   it('the returned release clears the pending timer', () => {
     const { conn, c } = connection();
     const release = installCommandTimeout(c, 1000);
