@@ -383,13 +383,17 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
   // Every eviction is a write or an invalidation of the key: a read in flight for it was sent
   // before, so later callers must not share it (read-your-writes; see cacheCoalesce.ts).
   const reads = Coalesce.make<string | null>();
+  /** The getOrSet in flight per key: concurrent callers share its one `load`. */
+  const flights = new Map<string, Promise<E.Either<unknown, A>>>();
   const evict = (full: string): void => {
     reads.detach(full);
+    flights.delete(full); // a getOrSet arriving now must not get a load begun before the write
     memory?.delete(full);
     if (reading > 0) evictedAt.set(full, ++seq);
   };
   const flush = (why: string): void => {
     reads.detachAll();
+    flights.clear();
     if (memory === undefined) return;
     memory.clear();
     flushedAt = ++seq;
@@ -737,8 +741,6 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
 
   // ---- getOrSet ------------------------------------------------------------------------------
 
-  const flights = new Map<string, Promise<E.Either<unknown, A>>>();
-
   /**
    * Runs `load` and writes its value back if the key is still absent (SET NX), so a `set` made
    * while `load` ran is not overwritten by the older loaded value; a failed write-back is logged,
@@ -873,7 +875,9 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
     }
     const flying = flights.get(full) as Promise<E.Either<CacheError | Err, A>> | undefined;
     if (flying !== undefined) return flying;
-    const flight = fly(full, key, load, ttl).finally(() => flights.delete(full));
+    const flight = fly(full, key, load, ttl).finally(() => {
+      if (flights.get(full) === flight) flights.delete(full);
+    });
     flights.set(full, flight);
     return flight;
   };

@@ -211,6 +211,25 @@ describe.each(targets)('Cache (%s)', (kind, connect, rawClient) => {
     expect(await right(there.get('k'))).toEqual(O.some('new'));
   });
 
+  it("a getOrSet after the caller's own set does not join a load that began before it", async () => {
+    const cache = track(Cache.make({ client: a, codec: t.string, namespace: ns() }));
+    let finish!: (v: string) => void;
+    const slowLoad: TE.TaskEither<never, string> = () =>
+      new Promise((resolve) => (finish = (v) => resolve(E.right(v))));
+    const first = cache.getOrSet('k', slowLoad)();
+    await waitFor(async () => finish !== undefined, { message: 'load started' });
+    await right(cache.set('k', 'mine'));
+    let loadedAgain = false;
+    const mine = cache.getOrSet(
+      'k',
+      TE.fromTask(async () => ((loadedAgain = true), 'other')),
+    )();
+    finish('old');
+    expect(await first).toEqual(E.right('old'));
+    expect(await mine).toEqual(E.right('mine'));
+    expect(loadedAgain).toBe(false);
+  });
+
   it('runs load once for 1,000 concurrent getOrSet calls on one cold key', async () => {
     const users = track(Cache.make({ client: a, codec: User, namespace: ns() }));
     let loads = 0;
