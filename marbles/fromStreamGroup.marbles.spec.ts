@@ -826,4 +826,55 @@ describe('fromStreamGroup engine (marbles)', () => {
       [4, 'ack', ['1-0']],
     ]);
   });
+
+  it('settles every ack() after a drain that timed out: an XACK in flight or sent later runs to its reply', async () => {
+    const ts = testScheduler();
+    let fake!: ReturnType<typeof fakePort>;
+    const got: Array<StreamMessage<string>> = [];
+    const settled: string[] = [];
+    ts.run(({ cold, hot, expectObservable, time }) => {
+      const reads = [
+        cold<RawEntry[]>('                               -(r|)', {
+          r: [entry('1-0', 'a'), entry('2-0', 'b')],
+        }),
+        cold<RawEntry[]>('                                ----'),
+      ];
+      const replies = [
+        cold<number>('                                       -----(n|)', { n: 1 }),
+        cold<number>('                                            -(n|)', { n: 1 }),
+      ];
+      // a acked at 4 (its XACK answers at 9), b at 7: both after the unsubscribe at 3, and the
+      // drain gives up at 5
+      const acks = hot('                                 ----a--b');
+      let n = 0;
+      let k = 0;
+      fake = fakePort(ts, {
+        read: (id) => (id === '>' ? reads[n++]! : of([])),
+        ack: () => replies[k++]!,
+      });
+      acks.subscribe((x) => {
+        const m = got[x === 'a' ? 0 : 1]!;
+        m.ack().then(
+          () => settled.push(m.id),
+          () => settled.push(`${m.id} failed`),
+        );
+      });
+      const e = engine(ts, fake.port, { drainTimeoutMs: time('--|') });
+      const expected = '                                 -(ab)';
+      const unsub = '                                    ^--!';
+      expectObservable(
+        e.messages$.pipe(
+          tap((m) => got.push(m)),
+          view,
+        ),
+        unsub,
+      ).toBe(expected, { a: '1-0 a ×1', b: '2-0 b ×1' });
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(fake.only('ack')).toEqual([
+      [4, 'ack', ['1-0']],
+      [9, 'ack', ['2-0']],
+    ]);
+    expect(settled).toEqual(['1-0', '2-0']);
+  });
 });

@@ -255,20 +255,20 @@ export const consumeGroup = <A>(
         scheduleFlush();
         freed();
       };
-      background.add(
-        port.ack(ids).subscribe({
-          next: (n) => done(undefined, n),
-          error: (e: unknown) => {
-            const error = toRedisError(e, 'XACK');
-            increment(COUNTERS.errors);
-            logger.warn(
-              { ...ctx, error: error.message, ids: ids.length },
-              'stream ack failed; the entries stay pending and will be delivered again',
-            );
-            done(error);
-          },
-        }),
-      );
+      // Not tied to the consumer's lifetime: an XACK runs to its reply (bounded by the command
+      // deadline) even after a drain that timed out, so every ack() promise settles.
+      port.ack(ids).subscribe({
+        next: (n) => done(undefined, n),
+        error: (e: unknown) => {
+          const error = toRedisError(e, 'XACK');
+          increment(COUNTERS.errors);
+          logger.warn(
+            { ...ctx, error: error.message, ids: ids.length },
+            'stream ack failed; the entries stay pending and will be delivered again',
+          );
+          done(error);
+        },
+      });
     };
     /** Acks entry `id`; `m` is its message when it is one this consumer holds. */
     const enqueueAck = (id: string, m?: Message<A>): Promise<void> => {
