@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { map } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { CommandError, EncodeError } from '../src/errors';
+import { BatchOverflowError, CommandError, EncodeError } from '../src/errors';
 import type { BatchCommand, CommandResult } from '../src/operators/batchPipeline';
 import { toStream } from '../src/sinks/toStream';
 import { createTestScheduler, fakePipeline } from '../src/testing';
@@ -221,4 +221,21 @@ describe('toStream (marbles)', () => {
     let n = 0;
     return () => `${++n}-0`;
   }
+
+  it('fails with a BatchOverflowError when one more value than `maxBuffered` would wait; ids of earlier writes first', () => {
+    let n = 0;
+    const redis = fakePipeline({ latencyMs: 4, reply: () => `${++n}-0` });
+    testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const values = hot<Item>('-abcd---|', items);
+      // a goes at once (one pipeline in flight); b and c wait (maxBuffered 2); d would be a third
+      const expected = '        -----(1#)';
+      expectObservable(
+        values.pipe(
+          toStream(redis, 'log', { codec: Item, batch: 1, concurrency: 1, maxBuffered: 2 }),
+        ),
+      ).toBe(expected, ids, new BatchOverflowError(2, 'toStream'));
+      expectSubscriptions(values.subscriptions).toBe('^----!');
+    });
+    expect(sentValues(redis)).toEqual([[1, 'a']]);
+  });
 });

@@ -143,8 +143,8 @@ export class EncodeError extends Error {
 }
 
 /**
- * The source of a `batchPipeline` (or `publishTo`) pushed more items than `maxBuffered` while
- * every send slot was busy: it is faster than Redis. Slow it down (a consumer group's
+ * The source of a `batchPipeline` (or `publishTo`, `toStream`) pushed more items than
+ * `maxBuffered` while every send slot was busy: it is faster than Redis. Slow it down (a consumer group's
  * `maxInFlight`), raise `maxInFlight`/`maxSize` (`concurrency` for `publishTo`), or raise
  * `maxBuffered` if the memory is acceptable.
  *
@@ -156,7 +156,7 @@ export class BatchOverflowError extends Error {
   constructor(
     readonly maxBuffered: number,
     /** The operator whose buffer overflowed. */
-    readonly operator: 'batchPipeline' | 'publishTo' = 'batchPipeline',
+    readonly operator: 'batchPipeline' | 'publishTo' | 'toStream' = 'batchPipeline',
   ) {
     super(`${operator}: more than ${maxBuffered} items waiting for Redis (maxBuffered)`);
   }

@@ -105,7 +105,8 @@ export const streamCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
   const writeOurs = (ops: number) =>
     lastValueFrom(
       from(ops === events.length ? events : events.slice(0, ops)).pipe(
-        toStream(client, 'streams:ours', { codec: Event, batch: 500 }),
+        // a 50,000-value synchronous source: every value waits at once (the array holds them anyway)
+        toStream(client, 'streams:ours', { codec: Event, batch: 500, maxBuffered: Infinity }),
       ),
     ).then(() => undefined);
   const writeRaw = async (ops: number) => {

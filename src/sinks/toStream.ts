@@ -1,7 +1,7 @@
 import { Observable, asapScheduler, defer, type OperatorFunction, type Subscription } from 'rxjs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/RedisClient';
-import { toRedisError } from '../errors';
+import { BatchOverflowError, toRedisError } from '../errors';
 import { pipelinePerNode, type ItemResult } from '../internal/pipelinePerNode';
 import { encodeEntry, type FieldInput, type StreamCodec } from '../internal/streamWire';
 import type { BatchCommand, PipelineRunner } from '../operators/batchPipeline';
@@ -32,6 +32,14 @@ export interface ToStreamConfig<A> {
   readonly batch?: number;
   /** @defaultValue 2 — pipelines in flight at once */
   readonly concurrency?: number;
+  /**
+   * Most values held waiting while `concurrency` pipelines are on their way. One more fails the
+   * output with a {@link BatchOverflowError} (after the ids of the writes already sent) instead of
+   * growing without bound; the values still waiting are not written. Raise it for a large
+   * synchronous source (`from(array)` pushes the whole array at once).
+   * @defaultValue 10000
+   */
+  readonly maxBuffered?: number;
 }
 
 /** A pipeline on its way (or back): its ids, and the error that ends the output after them. */
@@ -93,7 +101,16 @@ export function toStream<A>(
   stream: string,
   config: ToStreamConfig<A> = {},
 ): OperatorFunction<A, string> {
-  const { codec, maxLen, minId, approximate = true, limit, batch = 500, concurrency = 2 } = config;
+  const {
+    codec,
+    maxLen,
+    minId,
+    approximate = true,
+    limit,
+    batch = 500,
+    concurrency = 2,
+    maxBuffered = 10_000,
+  } = config;
   if (typeof client !== 'object' || client === null)
     throw new TypeError('toStream: client must be a RedisClient or a PipelineRunner');
   if (typeof stream !== 'string' || stream === '')
@@ -108,6 +125,10 @@ export function toStream<A>(
     throw new TypeError(`toStream: batch must be a positive integer, got ${batch}`);
   if (!(Number.isInteger(concurrency) && concurrency > 0))
     throw new TypeError(`toStream: concurrency must be a positive integer, got ${concurrency}`);
+  if (maxBuffered !== Infinity && !(Number.isInteger(maxBuffered) && maxBuffered > 0))
+    throw new TypeError(
+      `toStream: maxBuffered must be a positive integer or Infinity, got ${maxBuffered}`,
+    );
 
   // what goes between the key and the fields: XADD key [MAXLEN|MINID ~|= n [LIMIT l]] * …
   const head: string[] = [];
@@ -223,6 +244,19 @@ export function toStream<A>(
 
       const sub = source.subscribe({
         next: (value) => {
+          if (failed) return; // the output ends with an error already on its way
+          if (inFlight.length >= concurrency && queue.length - next >= maxBuffered) {
+            // the source outruns Redis: end after the writes already sent, drop what waits
+            failed = true;
+            queue = [];
+            next = 0;
+            inFlight.push({
+              done: true,
+              ids: [],
+              error: new BatchOverflowError(maxBuffered, 'toStream'),
+            });
+            return emitReady();
+          }
           queue.push(value);
           if (inFlight.length >= concurrency) return; // sent when a pipeline comes back
           // a full batch goes at once, so Redis works while a fast source is still emitting

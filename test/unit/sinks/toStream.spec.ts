@@ -82,6 +82,8 @@ describe('toStream (with a client)', () => {
     expect(() => toStream(f.client, 's', { batch: 0 })).toThrow(TypeError);
     expect(() => toStream(f.client, 's', { concurrency: 1.5 })).toThrow(TypeError);
     expect(() => toStream(f.client, 's', { limit: 10, approximate: false })).toThrow(TypeError);
+    expect(() => toStream(f.client, 's', { maxBuffered: 0 })).toThrow('maxBuffered');
+    expect(() => toStream(f.client, 's', { maxBuffered: Infinity })).not.toThrow();
     expect(() => toStream(null as unknown as RedisClient, 's')).toThrow(TypeError);
   });
 });
