@@ -95,6 +95,12 @@ interface TraceContext {
   readonly serverPort: number | undefined;
 }
 
+/** The context with what the handlers note on it. */
+interface Timed extends TraceContext {
+  mameyStart?: number;
+  mameyFailed?: boolean;
+}
+
 /** @internal A sink for traced commands; {@link MetricsRecorder} is the client's. */
 interface TraceListener {
   accepts(address: string): boolean;
@@ -108,22 +114,31 @@ interface TraceListener {
  */
 const registry = (() => {
   const listeners = new Set<TraceListener>();
-  const started = new WeakMap<object, number>();
-  const failed = new WeakSet<object>();
+  /** `host:port` per host and port, so a traced command builds no string. */
+  const addresses = new Map<string, Map<number | undefined, string>>();
+  const addressOf = (host: string, port: number | undefined): string => {
+    let ports = addresses.get(host);
+    if (ports === undefined) addresses.set(host, (ports = new Map()));
+    let address = ports.get(port);
+    if (address === undefined) ports.set(port, (address = `${host}:${port ?? ''}`));
+    return address;
+  };
+  // The start time and the failure ride on ioredis' context object of the command (one per
+  // command, dropped with it): a WeakMap per command was a measurable share of GC time.
   const handlers = {
     start: (ctx: unknown) => {
-      started.set(ctx as object, performance.now());
+      (ctx as Timed).mameyStart = performance.now();
     },
     error: (ctx: unknown) => {
-      failed.add(ctx as object);
+      (ctx as Timed).mameyFailed = true;
     },
     asyncEnd: (raw: unknown) => {
-      const ctx = raw as TraceContext;
-      const t0 = started.get(ctx);
+      const ctx = raw as Timed;
+      const t0 = ctx.mameyStart;
       if (t0 === undefined) return;
       const ms = performance.now() - t0;
-      const address = `${ctx.serverAddress}:${ctx.serverPort ?? ''}`;
-      const isError = failed.has(ctx);
+      const address = addressOf(ctx.serverAddress, ctx.serverPort);
+      const isError = ctx.mameyFailed === true;
       for (const l of listeners) if (l.accepts(address)) l.onCommand(ctx.command, ms, isError);
     },
   };
