@@ -175,6 +175,7 @@ export const streamCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
     {
       name: 'streams: toStream, 500 XADDs per pipeline',
       ops: WRITE_OPS,
+      warmupRounds: 2, // as for the consume case: both sides measured warm
       ours: { name: 'toStream', run: writeOurs },
       others: [{ name: 'raw ioredis (pipelined XADD batches)', run: writeRaw, target: 0.9 }],
     },

@@ -150,8 +150,13 @@ export function toStream<A>(
           )
       : (entries) => {
           const key = client.key(stream);
+          type Xadd = (this: ChainableCommander, ...a: string[]) => unknown;
+          // the common entry (`XADD key * data <json>`) without spreading arrays per value
+          const plain = head.length === 1;
           const xadd = (p: ChainableCommander, fields: string[]): void =>
-            void (p.xadd as unknown as (...a: string[]) => unknown)(key, ...head, ...fields);
+            void (plain && fields.length === 2
+              ? (p.xadd as unknown as Xadd).call(p, key, '*', fields[0]!, fields[1]!)
+              : (p.xadd as unknown as Xadd).call(p, key, ...head, ...fields));
           return defer(() => pipelinePerNode(client.redis, entries, () => key, xadd, 'XADD'));
         };
 
