@@ -45,7 +45,7 @@ const median = (xs: number[]): number => {
 
 /** Warms every contender up, then runs `rounds` alternating rounds; keeps the median per contender. */
 export const runCase = async (c: BenchCase): Promise<CaseResult> => {
-  const rounds = c.rounds ?? 5;
+  const rounds = c.rounds ?? 7;
   const all = [c.ours, ...c.others];
   // Alternate the order so neither side always runs on a warmer (or more tired) machine.
   const orderOf = (r: number): number[] =>
