@@ -7,9 +7,8 @@
  * subscriber connection per client and no per-node tracking state. Tracking would also catch
  * writes made by other clients, but on a Cluster it must be switched on per node connection
  * (and again after every reconnect or topology change), and with RESP2 it must REDIRECT to a
- * subscriber on the same node. The command connection uses RESP3 by default, where tracking
- * pushes would arrive in-band, but ioredis' auto-pipelined Cluster connections are not ours to
- * configure per node. Writes that bypass the cache are bounded by the memory tier's TTL instead.
+ * subscriber on the same node (with RESP3, the `protocol: 3` option, tracking pushes would arrive
+ * in-band, but ioredis' auto-pipelined Cluster connections are not ours to configure per node). Writes that bypass the cache are bounded by the memory tier's TTL instead.
  *
  * The channel is held through the client's subscription registry (`registryFor`), the same
  * reference-counted one the pub/sub sources use: caches sharing a namespace, and a `fromChannel`

@@ -109,7 +109,7 @@ export const decodeInput = (u: unknown): E.Either<Issues, RedisOptions> => {
     autoPipelining: judge('autoPipelining') ?? true,
     maxRetriesPerRequest: judge('maxRetriesPerRequest') ?? 3,
     reconnectMaxDelayMs: judge('reconnectMaxDelayMs') ?? 2_000,
-    protocol: judge('protocol') ?? 3,
+    protocol: judge('protocol') ?? 2,
     metrics: judge('metrics') ?? true,
     logger: judge('logger') ?? silentLogger,
   };

@@ -80,7 +80,7 @@ export interface RedisOptions {
   readonly maxRetriesPerRequest: number;
   /** Reconnect delay cap for ioredis' own reconnect strategy. @defaultValue 2000 */
   readonly reconnectMaxDelayMs: number;
-  /** RESP protocol version. @defaultValue 3 */
+  /** RESP protocol version. @defaultValue 2 (ioredis decodes it faster; nothing here needs RESP3) */
   readonly protocol: 2 | 3;
   /** Collect command metrics from ioredis' diagnostics_channel tracing. @defaultValue true */
   readonly metrics: boolean;

@@ -36,7 +36,7 @@ describe('RedisOptionsCodec', () => {
       autoPipelining: true,
       maxRetriesPerRequest: 3,
       reconnectMaxDelayMs: 2_000,
-      protocol: 3,
+      protocol: 2,
       metrics: true,
     });
     for (const m of ['debug', 'info', 'warn', 'error'] as const) {

@@ -33,12 +33,12 @@ describe('redisOptionsFor', () => {
   });
 
   it('pins the reply mapping so reply shapes do not change with the protocol', () => {
-    expect(redisOptionsFor(o, 'command', never)).toMatchObject({
+    expect(redisOptionsFor(opts({ protocol: 3 }), 'command', never)).toMatchObject({
       protocol: 3,
       replyMapping: REPLY_MAPPING,
     });
-    const resp2 = redisOptionsFor(opts({ protocol: 2 }), 'command', never);
-    expect(resp2.protocol).toBe(2);
+    const resp2 = redisOptionsFor(o, 'command', never);
+    expect(resp2.protocol).toBe(2); // the default
     expect(resp2.replyMapping).toBeUndefined();
   });
 
