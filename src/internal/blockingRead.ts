@@ -10,7 +10,45 @@
  */
 import type { Redis } from 'ioredis';
 import { defer, from, type Observable } from 'rxjs';
+import type { DedicatedConnection, RedisClient } from '../connection/RedisClient';
 import { ConnectionError, toRedisError } from '../errors';
+
+/** The dedicated connection of one stream reader (see {@link readerConnection}). */
+export interface ReaderConnection {
+  /**
+   * The connection: itself once open, so a read goes out synchronously (not a microtask later),
+   * else the promise of it, opened on first use.
+   *
+   * @throws ConnectionError('closed') once `close` was called
+   */
+  get(): DedicatedConnection | Promise<DedicatedConnection>;
+  /** Interrupts a blocking read at once and closes the connection. Idempotent. */
+  close(): void;
+}
+
+/** A reader's dedicated connection to the node owning `key`, opened on first use. */
+export const readerConnection = (
+  client: RedisClient,
+  key: string,
+  stream: string,
+): ReaderConnection => {
+  let conn: Promise<DedicatedConnection> | undefined;
+  let opened: DedicatedConnection | undefined;
+  let closed = false;
+  return {
+    get: () => {
+      if (closed) throw new ConnectionError('closed', `stream ${stream}: reader stopped`);
+      return opened ?? (conn ??= client.dedicated(key).then((c) => (opened = c)));
+    },
+    close: () => {
+      closed = true;
+      void conn?.then(
+        (c) => c.close(),
+        () => undefined,
+      );
+    },
+  };
+};
 
 /**
  * A Redis call as a cold Observable: `f` runs on each subscription, and a failure becomes the

@@ -9,8 +9,8 @@
 import { Command } from 'ioredis';
 import { map, type Observable } from 'rxjs';
 import type { DedicatedConnection, RedisClient } from '../connection/RedisClient';
-import { CommandError, ConnectionError } from '../errors';
-import { blockingCall, redisCall } from './blockingRead';
+import { CommandError } from '../errors';
+import { blockingCall, readerConnection, redisCall } from './blockingRead';
 import {
   parseAutoClaim,
   parsePendingRows,
@@ -67,10 +67,7 @@ export const redisGroupPort = (
   const dlq = client.key(names.deadLetter);
   const { group, consumer } = names;
   const redis = client.redis;
-  let conn: Promise<DedicatedConnection> | undefined;
-  /** `conn` once it resolved: a read then goes out synchronously, on subscription. */
-  let opened: DedicatedConnection | undefined;
-  let closed = false;
+  const reader = readerConnection(client, key, names.stream);
 
   const readOn = async (
     c: DedicatedConnection,
@@ -101,11 +98,8 @@ export const redisGroupPort = (
     // and an `await` here would hold the read back until that whole batch was handled.
     read: (id, count, blockMs) =>
       redisCall('XREADGROUP', async () => {
-        if (closed) throw new ConnectionError('closed', `stream ${names.stream}: reader stopped`);
-        if (opened !== undefined) return readOn(opened, id, count, blockMs);
-        conn ??= client.dedicated(key);
-        opened = await conn;
-        return readOn(opened, id, count, blockMs);
+        const c = reader.get();
+        return readOn(c instanceof Promise ? await c : c, id, count, blockMs);
       }),
     autoClaim: (cursor, count, minIdleMs) =>
       redisCall('XAUTOCLAIM', async () =>
@@ -174,13 +168,7 @@ export const redisGroupPort = (
           JSON.stringify(letter.fields),
         );
       }).pipe(map(() => undefined)),
-    close: () => {
-      closed = true;
-      void conn?.then(
-        (c) => c.close(),
-        () => undefined,
-      );
-    },
+    close: reader.close,
   };
 };
 

@@ -8,9 +8,8 @@
  * @internal
  */
 import type { Observable } from 'rxjs';
-import type { DedicatedConnection, RedisClient } from '../connection/RedisClient';
-import { ConnectionError } from '../errors';
-import { blockingCall, redisCall } from './blockingRead';
+import type { RedisClient } from '../connection/RedisClient';
+import { blockingCall, readerConnection, redisCall } from './blockingRead';
 import { parseEntries, parseReadOne, type RawEntry } from './streamReplies';
 
 export interface StreamReadPort {
@@ -32,8 +31,7 @@ export interface StreamReadPort {
 /** The Redis port of one subscription of `fromStream`. */
 export const redisStreamReadPort = (client: RedisClient, stream: string): StreamReadPort => {
   const key = client.key(stream);
-  let conn: Promise<DedicatedConnection> | undefined;
-  let closed = false;
+  const reader = readerConnection(client, key, stream);
 
   return {
     newest: () =>
@@ -43,20 +41,12 @@ export const redisStreamReadPort = (client: RedisClient, stream: string): Stream
       ),
     read: (after, count, blockMs) =>
       redisCall('XREAD', async () => {
-        if (closed) throw new ConnectionError('closed', `stream ${stream}: reader stopped`);
-        conn ??= client.dedicated(key);
-        const c = await conn;
+        const c = await reader.get();
         const reply = await blockingCall(c.redis, 'XREAD', () =>
           c.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, after),
         );
         return parseReadOne(reply, key);
       }),
-    close: () => {
-      closed = true;
-      void conn?.then(
-        (c) => c.close(),
-        () => undefined,
-      );
-    },
+    close: reader.close,
   };
 };
