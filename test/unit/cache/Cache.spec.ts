@@ -180,6 +180,18 @@ const warm = async (options: Partial<Cache.CacheOptions<{ n: number }>> = {}) =>
   return { c, client, store, sub, gets: gatedReads(client, store) };
 };
 
+/** The read in flight has settled: the next get of `k` sends a GET of its own (the second). */
+const expectOwnGet = async (
+  c: Cache.Cache<{ n: number }>,
+  gets: Awaited<ReturnType<typeof warm>>['gets'],
+): Promise<void> => {
+  const next = c.get('k')();
+  await sent();
+  expect(gets.sent).toHaveLength(2);
+  gets.release();
+  expect(await next).toEqual(E.right(O.some({ n: 1 })));
+};
+
 describe('Cache (pure: read coalescing)', () => {
   it('concurrent gets of one key share one GET; each caller decodes a value of its own', async () => {
     const { c, gets } = await warm();
@@ -193,12 +205,7 @@ describe('Cache (pure: read coalescing)', () => {
     expect(new Set(values).size).toBe(5); // not one shared object
     values[0]!.n = 99;
     expect(values[1]).toEqual({ n: 1 });
-    // Settled: the next get sends a GET of its own.
-    const next = c.get('k')();
-    await sent();
-    expect(gets.sent).toHaveLength(2);
-    gets.release();
-    expect(await next).toEqual(E.right(O.some({ n: 1 })));
+    await expectOwnGet(c, gets);
     await c.close();
   });
 
@@ -272,11 +279,7 @@ describe('Cache (pure: read coalescing)', () => {
       expect(E.isLeft(r)).toBe(true);
       expect(E.isLeft(r) && r.left.message).toContain('connection lost');
     }
-    const next = c.get('k')();
-    await sent();
-    expect(gets.sent).toHaveLength(2);
-    gets.release();
-    expect(await next).toEqual(E.right(O.some({ n: 1 })));
+    await expectOwnGet(c, gets);
     await c.close();
   });
 
