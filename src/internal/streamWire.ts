@@ -23,23 +23,30 @@ export const DATA_FIELD = 'data';
 export type FieldInput = Readonly<Record<string, string | number>>;
 
 /**
+ * The JSON a codec writes to the `data` field for `value`.
+ *
+ * @throws EncodeError when the value cannot be encoded (JSON cycle, BigInt, encodes to undefined)
+ */
+export const encodeData = <A>(stream: string, value: A, codec: StreamCodec<A>): string => {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(codec.encode(value));
+  } catch (e) {
+    throw new EncodeError(stream, e instanceof Error ? e.message : 'not serialisable', {
+      cause: e,
+    });
+  }
+  if (json === undefined) throw new EncodeError(stream, 'the codec encoded to undefined');
+  return json;
+};
+
+/**
  * The `field value …` arguments of XADD for `value`.
  *
  * @throws EncodeError when the value cannot be encoded (JSON cycle, empty field map…)
  */
 export const encodeEntry = <A>(stream: string, value: A, codec?: StreamCodec<A>): string[] => {
-  if (codec !== undefined) {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(codec.encode(value));
-    } catch (e) {
-      throw new EncodeError(stream, e instanceof Error ? e.message : 'not serialisable', {
-        cause: e,
-      });
-    }
-    if (json === undefined) throw new EncodeError(stream, 'the codec encoded to undefined');
-    return [DATA_FIELD, json];
-  }
+  if (codec !== undefined) return [DATA_FIELD, encodeData(stream, value, codec)];
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new EncodeError(stream, 'without a codec a value must be a field map');
   const args: string[] = [];

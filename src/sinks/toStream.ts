@@ -1,9 +1,14 @@
-import { Observable, asapScheduler, defer, type OperatorFunction, type Subscription } from 'rxjs';
+import { Observable, asapScheduler, from, type OperatorFunction } from 'rxjs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/RedisClient';
 import { BatchOverflowError, toRedisError } from '../errors';
-import { pipelinePerNode, type ItemResult } from '../internal/pipelinePerNode';
-import { encodeEntry, type FieldInput, type StreamCodec } from '../internal/streamWire';
+import {
+  DATA_FIELD,
+  encodeData,
+  encodeEntry,
+  type FieldInput,
+  type StreamCodec,
+} from '../internal/streamWire';
 import type { BatchCommand, PipelineRunner } from '../operators/batchPipeline';
 
 /**
@@ -47,7 +52,19 @@ interface Slot {
   done: boolean;
   readonly ids: string[];
   error?: unknown;
-  pipeline?: Subscription;
+  /** Stops listening for the replies (a fake's observable; a real pipeline is just ignored). */
+  cancel?: () => void;
+}
+
+/**
+ * One pipeline being built: `add` encodes a value and queues its XADD (or throws the
+ * `EncodeError`), `send` sends what was added and settles the slot once (ids in order, and the
+ * error of the first XADD that failed).
+ */
+interface Batch<A> {
+  add(value: A): void;
+  readonly size: number;
+  send(slot: Slot, settle: () => void): void;
 }
 
 /**
@@ -139,26 +156,10 @@ export function toStream<A>(
   }
   head.push('*');
 
-  /** One result per entry, in order; never errors for a single XADD's failure. */
-  const send: (entries: string[][]) => Observable<ReadonlyArray<ItemResult>> =
+  const openBatch: () => Batch<A> =
     'runPipeline' in client
-      ? (entries) =>
-          defer(() =>
-            client.runPipeline(
-              entries.map((fields): BatchCommand => ['xadd', stream, ...head, ...fields]),
-            ),
-          )
-      : (entries) => {
-          const key = client.key(stream);
-          type Xadd = (this: ChainableCommander, ...a: string[]) => unknown;
-          // the common entry (`XADD key * data <json>`) without spreading arrays per value
-          const plain = head.length === 1;
-          const xadd = (p: ChainableCommander, fields: string[]): void =>
-            void (plain && fields.length === 2
-              ? (p.xadd as unknown as Xadd).call(p, key, '*', fields[0]!, fields[1]!)
-              : (p.xadd as unknown as Xadd).call(p, key, ...head, ...fields));
-          return defer(() => pipelinePerNode(client.redis, entries, () => key, xadd, 'XADD'));
-        };
+      ? () => fakeBatch(client, stream, head, codec)
+      : () => redisBatch(client, stream, head, codec);
 
   return (source) =>
     new Observable<string>((subscriber) => {
@@ -179,15 +180,14 @@ export function toStream<A>(
         if (sourceDone && inFlight.length === 0 && next === queue.length) subscriber.complete();
       };
 
-      /** Encodes up to `batch` queued values; stops at one that cannot be encoded. */
-      const take = (slot: Slot): string[][] => {
-        const entries: string[][] = [];
+      /** Encodes up to `batch` queued values into `into`; stops at one that cannot be encoded. */
+      const take = (slot: Slot, into: Batch<A>): void => {
         const end = Math.min(queue.length, next + batch);
         while (next < end) {
           const value = queue[next] as A;
           queue[next++] = undefined;
           try {
-            entries.push(encodeEntry(stream, value, codec));
+            into.add(value);
           } catch (e) {
             slot.error = e;
             failed = true;
@@ -198,7 +198,6 @@ export function toStream<A>(
           queue = [];
           next = 0;
         }
-        return entries;
       };
 
       const flush = (): void => {
@@ -211,39 +210,20 @@ export function toStream<A>(
         ) {
           const slot: Slot = { done: false, ids: [] };
           inFlight.push(slot);
-          const entries = take(slot);
-          if (entries.length === 0) {
+          const pipeline = openBatch();
+          take(slot, pipeline);
+          if (pipeline.size === 0) {
             slot.done = true;
             emitReady();
             continue;
           }
-          const settle = (): void => {
+          pipeline.send(slot, () => {
             if (slot.done) return;
             slot.done = true;
+            if (slot.error !== undefined) failed = true;
             emitReady();
             flush();
-          };
-          const sub = send(entries).subscribe({
-            next: (results) => {
-              for (const r of results) {
-                if (!r.ok) {
-                  // before any value of the batch that could not be encoded: it comes first
-                  slot.error = r.error;
-                  failed = true;
-                  break;
-                }
-                slot.ids.push(String(r.value));
-              }
-            },
-            error: (e: unknown) => {
-              // the round trip failed as a whole (a fake's, or a bug): nothing of it is known
-              slot.error = toRedisError(e, 'XADD');
-              failed = true;
-              settle();
-            },
-            complete: settle,
           });
-          if (!slot.done) slot.pipeline = sub;
         }
       };
 
@@ -281,7 +261,102 @@ export function toStream<A>(
       });
       return () => {
         sub.unsubscribe();
-        for (const slot of inFlight) slot.pipeline?.unsubscribe();
+        for (const slot of inFlight) slot.cancel?.();
       };
     });
 }
+
+type Xadd = (this: ChainableCommander, ...args: string[]) => unknown;
+
+/** A pipeline on the client's command connection (on a Cluster, to the node of the stream's slot). */
+const redisBatch = <A>(
+  client: RedisClient,
+  stream: string,
+  head: ReadonlyArray<string>,
+  codec: StreamCodec<A> | undefined,
+): Batch<A> => {
+  const key = client.key(stream);
+  const pipeline = client.redis.pipeline();
+  const xadd = pipeline.xadd as unknown as Xadd;
+  let size = 0;
+  return {
+    // the common entry (`XADD key * data <json>`) built without an array per value
+    add:
+      codec === undefined
+        ? (value) => {
+            xadd.call(pipeline, key, ...head, ...encodeEntry(stream, value));
+            size++;
+          }
+        : head.length === 1
+          ? (value) => {
+              xadd.call(pipeline, key, '*', DATA_FIELD, encodeData(stream, value, codec));
+              size++;
+            }
+          : (value) => {
+              xadd.call(pipeline, key, ...head, DATA_FIELD, encodeData(stream, value, codec));
+              size++;
+            },
+    get size() {
+      return size;
+    },
+    send: (slot, settle) => {
+      pipeline.exec().then(
+        (replies) => {
+          for (let i = 0; i < size; i++) {
+            const reply = replies?.[i];
+            const error = reply === undefined ? new Error('no reply for this XADD') : reply[0];
+            if (error) {
+              // it comes before any value of the batch that could not be encoded
+              slot.error = toRedisError(error, 'XADD');
+              break;
+            }
+            slot.ids.push(reply![1] as string);
+          }
+          settle();
+        },
+        (e: unknown) => {
+          // the round trip failed as a whole (connection lost): nothing of it is known
+          slot.error = toRedisError(e, 'XADD');
+          settle();
+        },
+      );
+    },
+  };
+};
+
+/** A pipeline of a {@link PipelineRunner} such as the testing kit's fake (keys unprefixed). */
+const fakeBatch = <A>(
+  runner: PipelineRunner,
+  stream: string,
+  head: ReadonlyArray<string>,
+  codec: StreamCodec<A> | undefined,
+): Batch<A> => {
+  const commands: BatchCommand[] = [];
+  return {
+    add: (value) => {
+      commands.push(['xadd', stream, ...head, ...encodeEntry(stream, value, codec)]);
+    },
+    get size() {
+      return commands.length;
+    },
+    send: (slot, settle) => {
+      const sub = from(runner.runPipeline(commands)).subscribe({
+        next: (results) => {
+          for (const r of results) {
+            if (!r.ok) {
+              slot.error = r.error;
+              break;
+            }
+            slot.ids.push(String(r.value));
+          }
+        },
+        error: (e: unknown) => {
+          slot.error = toRedisError(e, 'XADD');
+          settle();
+        },
+        complete: settle,
+      });
+      if (!sub.closed) slot.cancel = () => sub.unsubscribe();
+    },
+  };
+};
