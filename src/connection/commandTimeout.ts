@@ -23,7 +23,8 @@ import type { Commands } from './RedisClient';
 /** The fields of an ioredis Command this relies on (public in ioredis' typings). */
 type Tracked = Pick<Command, 'isSettled' | 'reject'>;
 
-type SendCommand = (command: Command, ...rest: unknown[]) => unknown;
+/** ioredis' `sendCommand(command, stream?, node?)`, on a Redis connection and on a Cluster. */
+type SendCommand = (command: Command, stream?: unknown, node?: unknown) => unknown;
 
 /**
  * Makes `connection` fail every command not answered within `timeoutMs`.
@@ -73,18 +74,44 @@ export const installCommandTimeout = (
     arm();
   };
 
+  // ioredis hands over the commands of a pipeline one after another in one synchronous loop
+  // (execPipeline, or the flush of the offline queue), each with the pipeline's `stream` object
+  // and its `pipelineIndex`: a command that continues the one just recorded shares its issue
+  // time, so the clock is read once per pipeline rather than once per command.
+  let lastStream: unknown;
+  let lastIndex = -1;
+  let lastIssued = 0;
+
   const target = connection as unknown as { sendCommand: SendCommand };
   const send = target.sendCommand;
-  target.sendCommand = function (this: unknown, command: Command, ...rest: unknown[]) {
-    const reply = send.call(this, command, ...rest);
+  // fixed parameters, not `...rest`: no array per command (ioredis treats a missing stream or
+  // node and an undefined one alike)
+  target.sendCommand = function (
+    this: unknown,
+    command: Command,
+    stream?: unknown,
+    node?: unknown,
+  ) {
+    const reply = send.call(this, command, stream, node);
     // A command re-sent from an offline queue is recorded again: harmless, the first entry
     // (issued earlier) expires first and the second finds it settled.
-    if (!command.isSettled) {
+    if (command.isSettled) {
+      lastStream = undefined;
+      return reply;
+    }
+    const index = command.pipelineIndex ?? -1;
+    if (stream !== undefined && stream === lastStream && index === lastIndex + 1) {
+      // the next command of the pipeline just recorded: its time, and the timer armed for it
+      commands.push(command);
+      issued.push(lastIssued);
+    } else {
       prune();
       commands.push(command);
-      issued.push(now());
+      issued.push((lastIssued = now()));
       arm();
     }
+    lastStream = stream;
+    lastIndex = index;
     return reply;
   };
   return () => {

@@ -135,4 +135,49 @@ describe('installCommandTimeout', () => {
     release();
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('reads the clock once per pipeline: its commands share the first one’s issue time', () => {
+    const { conn, c } = connection();
+    let clock = 0;
+    let reads = 0;
+    installCommandTimeout(c, 1000, () => {
+      reads += 1;
+      return clock;
+    });
+    const stream = { isPipeline: true };
+    const piped = Array.from({ length: 50 }, (_, i) => i).map((i) =>
+      Object.assign(command(`p${i}`), { pipelineIndex: i }),
+    );
+    for (const x of piped) (conn.sendCommand as Send)(x, stream);
+    expect(reads).toBe(2); // the issue time, and arming the timer
+    clock = 1000;
+    jest.advanceTimersByTime(1000);
+    expect(piped.map((x) => x.error?.message)).toEqual(Array(50).fill('Command timed out'));
+  });
+
+  it('a command that does not continue the pipeline just recorded reads the clock itself', () => {
+    const { conn, c } = connection();
+    let clock = 0;
+    installCommandTimeout(c, 1000, () => clock);
+    const stream = { isPipeline: true };
+    const first = Object.assign(command('first'), { pipelineIndex: 0 });
+    (conn.sendCommand as Send)(first, stream);
+    clock = 400;
+    // another pipeline's stream; the same stream out of order; no stream at all
+    const other = Object.assign(command('other'), { pipelineIndex: 1 });
+    const skipped = Object.assign(command('skipped'), { pipelineIndex: 5 });
+    const plain = Object.assign(command('plain'), { pipelineIndex: 6 });
+    (conn.sendCommand as Send)(other, { isPipeline: true });
+    (conn.sendCommand as Send)(skipped, stream);
+    (conn.sendCommand as Send)(plain);
+    clock = 1000;
+    jest.advanceTimersByTime(1000);
+    expect(first.error?.message).toBe('Command timed out');
+    expect([other, skipped, plain].map((x) => x.isSettled)).toEqual([false, false, false]);
+    clock = 1400;
+    jest.advanceTimersByTime(400);
+    expect([other, skipped, plain].map((x) => x.error?.message)).toEqual(
+      Array(3).fill('Command timed out'),
+    );
+  });
 });
