@@ -32,7 +32,15 @@ const main = async (): Promise<void> => {
   let server: RedisServer | undefined;
   if (!process.env['REDIS_URL']) server = await spawnRedis({ name: 'bench' });
   const url = process.env['REDIS_URL'] || server!.url;
-  const teardowns: Array<() => Promise<void>> = [];
+  // Each suite's clients and data are released once its cases have run, so a case does not
+  // run in a heap (and beside connections) that earlier suites left behind: what the runner holds
+  // while a case runs is that case's suite only.
+  let teardowns: Array<() => Promise<void>> = [];
+  const tearDown = async (): Promise<void> => {
+    const now = teardowns.reverse();
+    teardowns = [];
+    for (const t of now) await t();
+  };
   const ctx: BenchContext = { url, onTeardown: (f) => void teardowns.push(f) };
   const results: CaseResult[] = [];
   try {
@@ -44,9 +52,10 @@ const main = async (): Promise<void> => {
         results.push(r);
         console.log(r.others.map((o) => `${o.ratio.toFixed(2)}× ${o.name}`).join(', '));
       }
+      await tearDown();
     }
   } finally {
-    for (const t of teardowns.reverse()) await t();
+    await tearDown();
     await server?.stop();
   }
   console.log(`\nnode ${process.version}, ${new Date().toISOString()}\n`);
