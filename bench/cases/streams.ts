@@ -163,6 +163,9 @@ export const streamCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
       // Both sides run their first full rounds measurably slower (ours, with more code for the JIT
       // to optimise, for longer): measure them warm, not the median of partly cold rounds.
       warmupRounds: 2,
+      // ours overlaps reading with handling and so competes with redis-server for the two cores;
+      // its rounds spread wider than the raw loop's: a median of more of them
+      rounds: 11,
       ours: { name: 'fromStreamGroup + ackAfter', run: (ops) => ours('streams:backlog', ops) },
       others: [
         {
@@ -176,6 +179,7 @@ export const streamCases = async (ctx: BenchContext): Promise<BenchCase[]> => {
       name: 'streams: toStream, 500 XADDs per pipeline',
       ops: WRITE_OPS,
       warmupRounds: 2, // as for the consume case: both sides measured warm
+      rounds: 11,
       ours: { name: 'toStream', run: writeOurs },
       others: [{ name: 'raw ioredis (pipelined XADD batches)', run: writeRaw, target: 0.9 }],
     },
