@@ -14,7 +14,7 @@ import type { Commands, RedisClient } from '../connection/RedisClient';
 import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
 /** Re-exported where it is thrown, for imports written against the operator. */
 export { BatchOverflowError };
-import { groupByNode } from '../internal/pipelinePerNode';
+import { isRedirection, masterConnection, splitByNode } from '../internal/pipelinePerNode';
 
 /**
  * One command: its name, the key it works on, then its other arguments, e.g.
@@ -150,11 +150,56 @@ const sendPart = (
 };
 
 /**
+ * {@link sendPart} on a master's own connection, doing what the Cluster pipeline would otherwise
+ * do: a command answered with a redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) is sent again
+ * through the Cluster, which follows it and refreshes its slot table; and the part times out
+ * after the client's command timeout (the client times out what goes through the Cluster; this is
+ * the node's own connection), its commands' late replies ignored.
+ */
+const sendDirect = (
+  cluster: Cluster,
+  master: Commands,
+  timeoutMs: number,
+  commands: ReadonlyArray<BatchCommand>,
+  keys: ReadonlyArray<string> | undefined,
+  indices: ReadonlyArray<number>,
+  done: (replies: ReadonlyArray<Reply>) => void,
+): void => {
+  let settled = false;
+  const timer = setTimeout(() => {
+    settled = true;
+    const reply: Reply = [new Error('Command timed out'), undefined];
+    done(indices.map(() => reply));
+  }, timeoutMs);
+  // a pending part keeps the process alive through its connection, not through this timer
+  timer.unref();
+  sendPart(master, commands, keys, indices, (replies) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    let again: number[] | undefined; // command indices to send through the Cluster
+    let at: number[] | undefined; // and where their replies go in `replies`
+    for (let n = 0; n < replies.length; n++)
+      if (isRedirection(replies[n]?.[0])) {
+        (again ??= []).push(indices[n]!);
+        (at ??= []).push(n);
+      }
+    if (again === undefined) return done(replies);
+    const merged = replies.slice();
+    sendPart(cluster, commands, keys, again, (retried) => {
+      for (let k = 0; k < at!.length; k++) merged[at![k]!] = retried[k];
+      done(merged);
+    });
+  });
+};
+
+/**
  * `pipelinePerNode` for batches: the instance prefix applied, ioredis' replies kept as they are
  * (no object per item, and on a standalone server not even a copy of the array) and a callback
  * rather than promise chains, so a batch costs little more than a hand-written
- * `await pipeline.exec()`. Calls `done` once with one reply per command, in input order; never
- * throws.
+ * `await pipeline.exec()`. On a Cluster each master's part goes on that master's own connection
+ * when it is ready (see {@link masterConnection}), else through the Cluster. Calls `done` once
+ * with one reply per command, in input order; never throws.
  */
 const sendPerNode = (
   client: RedisClient,
@@ -167,15 +212,19 @@ const sendPerNode = (
     return sendPart(redis, commands, keys, undefined, done);
   const groups =
     keys === undefined
-      ? groupByNode(redis, commands, (c) => c[1])
-      : groupByNode(redis, keys, (k) => k);
+      ? splitByNode(redis, commands, (c) => c[1])
+      : splitByNode(redis, keys, (k) => k);
   const replies = new Array<Reply>(commands.length);
-  let left = groups.length;
-  for (const indices of groups)
-    sendPart(redis, commands, keys, indices, (part) => {
+  let left = groups.size;
+  for (const [node, indices] of groups) {
+    const fill = (part: ReadonlyArray<Reply>): void => {
       for (let n = 0; n < indices.length; n++) replies[indices[n]!] = part[n];
       if (--left === 0) done(replies);
-    });
+    };
+    const master = masterConnection(redis, node);
+    if (master === undefined) sendPart(redis, commands, keys, indices, fill);
+    else sendDirect(redis, master, client.options.commandTimeoutMs, commands, keys, indices, fill);
+  }
 };
 
 /**
