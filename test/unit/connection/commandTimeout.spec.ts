@@ -180,4 +180,33 @@ describe('installCommandTimeout', () => {
       Array(3).fill('Command timed out'),
     );
   });
+  it('times out only the commands of a pipeline that are not answered', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const stream = { isPipeline: true };
+    const piped = [0, 1, 2].map((i) => Object.assign(command(`p${i}`), { pipelineIndex: i }));
+    for (const x of piped) (conn.sendCommand as Send)(x, stream);
+    piped[0]!.answer();
+    piped[1]!.answer();
+    jest.advanceTimersByTime(1000);
+    expect(piped.map((x) => x.error?.message)).toEqual([undefined, undefined, 'Command timed out']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('drops an answered pipeline and times out the next command from its own issue time', () => {
+    const { conn, c } = connection();
+    installCommandTimeout(c, 1000);
+    const stream = { isPipeline: true };
+    const piped = [0, 1].map((i) => Object.assign(command(`p${i}`), { pipelineIndex: i }));
+    for (const x of piped) (conn.sendCommand as Send)(x, stream);
+    for (const x of piped) x.answer();
+    jest.advanceTimersByTime(500);
+    const get = command('get');
+    (conn.sendCommand as Send)(get);
+    jest.advanceTimersByTime(999);
+    expect(get.isSettled).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(get.error?.message).toBe('Command timed out');
+    expect(piped.map((x) => x.error)).toEqual([undefined, undefined]);
+  });
 });
