@@ -20,6 +20,12 @@
 import type { Command } from 'ioredis';
 import type { Commands } from './RedisClient';
 
+/**
+ * The error of a command not answered in time: ioredis' own message, which `toRedisError` maps
+ * to a `TimeoutError` naming the command. Also for callers that time a round trip themselves.
+ */
+export const commandTimedOut = (): Error => new Error('Command timed out');
+
 /** The fields of an ioredis Command this relies on (public in ioredis' typings). */
 type Tracked = Pick<Command, 'isSettled' | 'reject'>;
 
@@ -68,7 +74,7 @@ export const installCommandTimeout = (
     while (head < commands.length && issued[head]! + timeoutMs <= t) {
       const c = commands[head]!;
       commands[head++] = undefined;
-      if (!c.isSettled) c.reject(new Error('Command timed out'));
+      if (!c.isSettled) c.reject(commandTimedOut());
     }
     prune();
     arm();

@@ -11,6 +11,7 @@ import {
   throwError,
 } from 'rxjs';
 import type { Commands, RedisClient } from '../connection/RedisClient';
+import { commandTimedOut } from '../connection/commandTimeout';
 import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
 /** Re-exported where it is thrown, for imports written against the operator. */
 export { BatchOverflowError };
@@ -168,7 +169,7 @@ const sendDirect = (
   let settled = false;
   const timer = setTimeout(() => {
     settled = true;
-    const reply: Reply = [new Error('Command timed out'), undefined];
+    const reply: Reply = [commandTimedOut(), undefined];
     done(indices.map(() => reply));
   }, timeoutMs);
   // a pending part keeps the process alive through its connection, not through this timer
