@@ -156,10 +156,12 @@ export function toStream<A>(
   }
   head.push('*');
 
-  const openBatch: () => Batch<A> =
-    'runPipeline' in client
-      ? () => fakeBatch(client, stream, head, codec)
-      : () => redisBatch(client, stream, head, codec);
+  let openBatch: () => Batch<A>;
+  if ('runPipeline' in client) openBatch = () => fakeBatch(client, stream, head, codec);
+  else {
+    const key = client.key(stream); // prefixed once, not per batch
+    openBatch = () => redisBatch(client, stream, key, head, codec);
+  }
 
   return (source) =>
     new Observable<string>((subscriber) => {
@@ -272,10 +274,10 @@ type Xadd = (this: ChainableCommander, ...args: string[]) => unknown;
 const redisBatch = <A>(
   client: RedisClient,
   stream: string,
+  key: string,
   head: ReadonlyArray<string>,
   codec: StreamCodec<A> | undefined,
 ): Batch<A> => {
-  const key = client.key(stream);
   const pipeline = client.redis.pipeline();
   const xadd = pipeline.xadd as unknown as Xadd;
   let size = 0;
