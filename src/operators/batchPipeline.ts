@@ -1,4 +1,4 @@
-import { Cluster, type ChainableCommander } from 'ioredis';
+import { Cluster, Command, type ChainableCommander } from 'ioredis';
 import {
   asyncScheduler,
   defer,
@@ -16,6 +16,7 @@ import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
 /** Re-exported where it is thrown, for imports written against the operator. */
 export { BatchOverflowError };
 import { isRedirection, masterConnection, splitByNode } from '../internal/pipelinePerNode';
+import { sendBatch, type Reply } from '../internal/sendBatch';
 
 /**
  * One command: its name, the key it works on, then its other arguments, e.g.
@@ -84,6 +85,13 @@ export const pipelineRunnerOf = (client: RedisClient | PipelineRunner): Pipeline
           ),
       };
 
+/** The ioredis command for `command` with its key replaced, as a pipeline's `call` would make it. */
+const commandOf = (command: BatchCommand, key: string): Command => {
+  const args: Array<string | number | Buffer> = [key];
+  for (let a = 2; a < command.length; a++) args.push(command[a]!);
+  return new Command(command[0], args, { replyEncoding: 'utf8' });
+};
+
 /** Queues one command with its key replaced; the common short shapes without an array copy. */
 const queue = (pipeline: ChainableCommander, command: BatchCommand, key: string): void => {
   switch (command.length) {
@@ -101,13 +109,6 @@ const queue = (pipeline: ChainableCommander, command: BatchCommand, key: string)
   }
 };
 
-/**
- * One command's reply as ioredis gives it: its error (a Redis error reply, not mapped yet) or its
- * value; `undefined` when there was none. Errors are mapped when the outcome is built, so the
- * replies of a standalone pipeline are passed on as ioredis returned them, without a copy.
- */
-type Reply = readonly [error: unknown, value: unknown] | undefined;
-
 /** The error of the `i`th command, named after it, or `undefined` when it succeeded. */
 const errorOf = (
   reply: Reply,
@@ -119,9 +120,11 @@ const errorOf = (
 };
 
 /**
- * Sends the commands at `indices` (all of them when undefined) as one pipeline on `redis`; calls
- * `done` with the replies, in the order of `indices`. Never throws: a round trip that fails as a
- * whole (connection lost) gives each of its commands the error.
+ * Sends the commands at `indices` (all of them when undefined) as one batch on `redis`: on a
+ * single connection in one write (see {@link sendBatch}), through a Cluster as an ioredis
+ * pipeline. Calls `done` with the replies, in the order of `indices` (ioredis' replies as they
+ * are, errors not mapped yet). Never throws: a round trip that fails as a whole (connection
+ * lost) gives each of its commands the error.
  */
 const sendPart = (
   redis: Commands,
@@ -135,6 +138,19 @@ const sendPart = (
     const reply: Reply = [e, undefined];
     done(Array.from({ length: count }, () => reply));
   };
+  if (!(redis instanceof Cluster)) {
+    const batch = new Array<Command>(count);
+    try {
+      for (let n = 0; n < count; n++) {
+        const i = indices === undefined ? n : indices[n]!;
+        const command = commands[i]!;
+        batch[n] = commandOf(command, keys === undefined ? command[1] : keys[i]!);
+      }
+    } catch (e) {
+      return failAll(e); // nothing was sent
+    }
+    return sendBatch(redis, batch, done);
+  }
   let sent: Promise<ReadonlyArray<Reply> | null>;
   try {
     const pipeline = redis.pipeline();

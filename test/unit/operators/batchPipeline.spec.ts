@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { Cluster } from 'ioredis';
+import { Cluster, type Command } from 'ioredis';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import type { RedisClient } from '../../../src/connection/RedisClient';
 import {
@@ -45,8 +45,10 @@ describe('batchPipeline configuration', () => {
 });
 
 /**
- * The RedisClient path without a server: a stub connection records each pipeline's commands
- * and answers with what a test gives (what ioredis' `exec()` resolves to, or its rejection).
+ * The RedisClient path without a server. A stub single connection records each batch its
+ * `sendCommand` is handed (in one synchronous loop) and settles the commands with what a test
+ * gives; a stub Cluster's `pipeline()` records each pipeline and answers with what ioredis'
+ * `exec()` would resolve to, or its rejection.
  */
 describe('batchPipeline on a RedisClient (stub connection)', () => {
   type Exec = Array<[Error | null, unknown]>;
@@ -58,9 +60,39 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
   const replyError = (message: string): Error =>
     Object.assign(new Error(message), { name: 'ReplyError' });
 
+  /** A single connection: `answer` gives the replies of a batch, or fails it as a whole. */
+  const stubConnection = (answer: (calls: unknown[][]) => Promise<Exec>) => {
+    const sent: Sent[] = [];
+    let batch: Command[] | undefined;
+    const redis = {
+      stream: { write: () => true },
+      sendCommand(command: Command) {
+        if (batch === undefined) {
+          const commands: Command[] = (batch = []);
+          queueMicrotask(() => {
+            batch = undefined;
+            const calls = commands.map((c) => [c.name, ...c.args]);
+            sent.push({ node: 'standalone', calls });
+            answer(calls).then(
+              (replies) =>
+                commands.forEach((c, i) => {
+                  const [error, value] = replies[i]!;
+                  if (error) c.reject(error);
+                  else c.resolve(value);
+                }),
+              (error: unknown) => commands.forEach((c) => c.reject(error as Error)),
+            );
+          });
+        }
+        batch.push(command);
+      },
+    };
+    return { sent, redis };
+  };
+
   /**
-   * A connection's `pipeline()`: each pipeline's node is the one of its first key (on a
-   * standalone server always `standalone`); `answer` gives its `exec()` result.
+   * A Cluster's `pipeline()`: each pipeline's node is the one of its first key; `answer` gives
+   * its `exec()` result.
    */
   const stubPipelines = (
     nodeOf: (key: string) => string,
@@ -82,21 +114,24 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
     return { sent, pipeline };
   };
 
+  /** A stub Cluster whose slots below 8192 are served by node-a, the others by node-b. */
+  const nodeOf = (key: string) => (calculateSlot(key) < 8192 ? 'node-a' : 'node-b');
+  const stubCluster = (pipeline: unknown): object => {
+    const slots = Array.from({ length: 16384 }, (_, slot) => [slot < 8192 ? 'node-a' : 'node-b']);
+    return Object.assign(Object.create(Cluster.prototype) as object, { slots, pipeline });
+  };
+
   const clientOf = (redis: object, instance = ''): RedisClient =>
     ({ redis, options: { instance }, key: (name: string) => instance + name }) as never;
 
   const outcomesOf = <T>(items: T[], client: RedisClient, build: (item: T) => BatchCommand) =>
     lastValueFrom(from(items).pipe(batchPipeline(client, build, { maxSize: 10 }), toArray()));
 
-  it('queues each command with its prefixed key; each item gets its own reply or error', async () => {
-    const { sent, pipeline } = stubPipelines(
-      () => 'standalone',
-      async (calls) =>
-        calls.map(([name, key]): [Error | null, unknown] =>
-          key === 'app:bad'
-            ? [replyError('WRONGTYPE Operation against a key'), null]
-            : [null, name],
-        ),
+  it('sends each command with its prefixed key; each item gets its own reply or error', async () => {
+    const { sent, redis } = stubConnection(async (calls) =>
+      calls.map(([name, key]): [Error | null, unknown] =>
+        key === 'app:bad' ? [replyError('WRONGTYPE Operation against a key'), null] : [null, name],
+      ),
     );
     const commands: Record<string, BatchCommand> = {
       a: ['get', 'a'],
@@ -108,7 +143,7 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
 
     const outcomes = await outcomesOf(
       Object.keys(commands),
-      clientOf({ pipeline }, 'app:'),
+      clientOf(redis, 'app:'),
       (k) => commands[k]!,
     );
 
@@ -119,7 +154,7 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
           ['get', 'app:a'],
           ['set', 'app:b', 'v'],
           ['incr', 'app:bad'],
-          ['hset', 'app:c', 'f', 1],
+          ['hset', 'app:c', 'f', '1'], // ioredis sends numbers as their decimal strings
           ['xadd', 'app:d', '*', 'data', Buffer.from('x')],
         ],
       },
@@ -136,20 +171,16 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
     ]);
   });
 
-  it('gives each item of a round trip that failed as a whole the error; a missing reply its own', async () => {
+  it('gives each item of a round trip that failed as a whole the error', async () => {
     let n = 0;
-    const { pipeline } = stubPipelines(
-      () => 'standalone',
-      async () => {
-        n += 1;
-        if (n === 1)
-          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-        return [[null, 'OK']]; // one reply for a pipeline of two
-      },
-    );
+    const { redis } = stubConnection(async (calls) => {
+      n += 1;
+      if (n === 1) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return calls.map((): [null, string] => [null, 'OK']);
+    });
     const outcomes = await lastValueFrom(
       from(['a', 'b', 'c', 'd']).pipe(
-        batchPipeline(clientOf({ pipeline }), (k: string): BatchCommand => ['set', k, 'v'], {
+        batchPipeline(clientOf(redis), (k: string): BatchCommand => ['set', k, 'v'], {
           maxSize: 2,
         }),
         toArray(),
@@ -159,14 +190,25 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
       expect.stringMatching(/^ConnectionError: .*\(SET\)/),
       expect.stringMatching(/^ConnectionError: .*\(SET\)/),
       'ok',
+      'ok',
+    ]);
+  });
+
+  it('gives a command that a Cluster pipeline left without a reply its own error', async () => {
+    const { pipeline } = stubPipelines(nodeOf, async () => [[null, 'OK']]); // one reply per part
+    const keys = ['a', 'a{a}']; // one slot, one part of two commands
+    const outcomes = await outcomesOf(keys, clientOf(stubCluster(pipeline)), (k) => [
+      'set',
+      k,
+      'v',
+    ]);
+    expect(outcomes.map((o) => (o.ok ? 'ok' : `${o.error._tag}: ${o.error.message}`))).toEqual([
+      'ok',
       expect.stringMatching(/^CommandError: .*\(SET\): no reply/),
     ]);
   });
 
   it('on a Cluster sends one pipeline per master and emits in input order', async () => {
-    // slots below 8192 are served by node-a, the others by node-b
-    const nodeOf = (key: string) => (calculateSlot(key) < 8192 ? 'node-a' : 'node-b');
-    const slots = Array.from({ length: 16384 }, (_, slot) => [slot < 8192 ? 'node-a' : 'node-b']);
     const keys = Array.from({ length: 10 }, (_, i) => `key${i}`);
     expect(new Set(keys.map(nodeOf))).toEqual(new Set(['node-a', 'node-b']));
     // node-a answers only after node-b has failed: each part gets its own replies anyway
@@ -180,9 +222,7 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
       await nodeBFailed;
       return calls.map(([, key]): [null, unknown] => [null, `from ${node}: ${String(key)}`]);
     });
-    const cluster = Object.assign(Object.create(Cluster.prototype) as object, { slots, pipeline });
-
-    const outcomes = await outcomesOf(keys, clientOf(cluster), (k) => ['get', k]);
+    const outcomes = await outcomesOf(keys, clientOf(stubCluster(pipeline)), (k) => ['get', k]);
 
     expect(sent.map((p) => p.node).sort()).toEqual(['node-a', 'node-b']);
     for (const p of sent)
