@@ -1,5 +1,5 @@
 import { Observable, asapScheduler, from, type OperatorFunction } from 'rxjs';
-import type { ChainableCommander } from 'ioredis';
+import { Cluster, Command, type ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/RedisClient';
 import { BatchOverflowError, toRedisError } from '../errors';
 import {
@@ -9,6 +9,7 @@ import {
   type FieldInput,
   type StreamCodec,
 } from '../internal/streamWire';
+import { sendBatch, type Reply } from '../internal/sendBatch';
 import type { BatchCommand, PipelineRunner } from '../operators/batchPipeline';
 
 /**
@@ -270,7 +271,30 @@ export function toStream<A>(
 
 type Xadd = (this: ChainableCommander, ...args: string[]) => unknown;
 
-/** A pipeline on the client's command connection (on a Cluster, to the node of the stream's slot). */
+/** Settles `slot` with the replies of its `size` XADDs: their ids, up to the first error. */
+const settleWith = (
+  slot: Slot,
+  size: number,
+  replies: ReadonlyArray<Reply> | null,
+  settle: () => void,
+): void => {
+  for (let i = 0; i < size; i++) {
+    const reply = replies?.[i];
+    const error = reply === undefined ? new Error('no reply for this XADD') : reply[0];
+    if (error) {
+      // it comes before any value of the batch that could not be encoded
+      slot.error = toRedisError(error, 'XADD');
+      break;
+    }
+    slot.ids.push(reply![1] as string);
+  }
+  settle();
+};
+
+/**
+ * The XADDs of one batch on the client's command connection: on a single connection as one
+ * write (see {@link sendBatch}), on a Cluster as a pipeline to the node of the stream's slot.
+ */
 const redisBatch = <A>(
   client: RedisClient,
   stream: string,
@@ -278,7 +302,27 @@ const redisBatch = <A>(
   head: ReadonlyArray<string>,
   codec: StreamCodec<A> | undefined,
 ): Batch<A> => {
-  const pipeline = client.redis.pipeline();
+  const redis = client.redis;
+  if (!(redis instanceof Cluster)) {
+    const commands: Command[] = [];
+    const xadd = (args: Array<string | Buffer>): void => {
+      commands.push(new Command('xadd', args, { replyEncoding: 'utf8' }));
+    };
+    return {
+      add:
+        codec === undefined
+          ? (value) => xadd([key, ...head, ...encodeEntry(stream, value)])
+          : head.length === 1
+            ? (value) => xadd([key, '*', DATA_FIELD, encodeData(stream, value, codec)])
+            : (value) => xadd([key, ...head, DATA_FIELD, encodeData(stream, value, codec)]),
+      get size() {
+        return commands.length;
+      },
+      send: (slot, settle) =>
+        sendBatch(redis, commands, (replies) => settleWith(slot, commands.length, replies, settle)),
+    };
+  }
+  const pipeline = redis.pipeline();
   const xadd = pipeline.xadd as unknown as Xadd;
   let size = 0;
   return {
@@ -303,19 +347,7 @@ const redisBatch = <A>(
     },
     send: (slot, settle) => {
       pipeline.exec().then(
-        (replies) => {
-          for (let i = 0; i < size; i++) {
-            const reply = replies?.[i];
-            const error = reply === undefined ? new Error('no reply for this XADD') : reply[0];
-            if (error) {
-              // it comes before any value of the batch that could not be encoded
-              slot.error = toRedisError(error, 'XADD');
-              break;
-            }
-            slot.ids.push(reply![1] as string);
-          }
-          settle();
-        },
+        (replies) => settleWith(slot, size, replies, settle),
         (e: unknown) => {
           // the round trip failed as a whole (connection lost): nothing of it is known
           slot.error = toRedisError(e, 'XADD');

@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, type Command } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import type { RedisClient } from '../../../src/connection/RedisClient';
 import {
@@ -8,6 +8,7 @@ import {
   type BatchCommand,
 } from '../../../src/operators/batchPipeline';
 import { fakePipeline } from '../../../src/testing';
+import { stubConnection } from '../../support/stubConnection';
 
 describe('batchPipeline configuration', () => {
   const redis = fakePipeline();
@@ -60,34 +61,10 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
   const replyError = (message: string): Error =>
     Object.assign(new Error(message), { name: 'ReplyError' });
 
-  /** A single connection: `answer` gives the replies of a batch, or fails it as a whole. */
-  const stubConnection = (answer: (calls: unknown[][]) => Promise<Exec>) => {
-    const sent: Sent[] = [];
-    let batch: Command[] | undefined;
-    const redis = {
-      stream: { write: () => true },
-      sendCommand(command: Command) {
-        if (batch === undefined) {
-          const commands: Command[] = (batch = []);
-          queueMicrotask(() => {
-            batch = undefined;
-            const calls = commands.map((c) => [c.name, ...c.args]);
-            sent.push({ node: 'standalone', calls });
-            answer(calls).then(
-              (replies) =>
-                commands.forEach((c, i) => {
-                  const [error, value] = replies[i]!;
-                  if (error) c.reject(error);
-                  else c.resolve(value);
-                }),
-              (error: unknown) => commands.forEach((c) => c.reject(error as Error)),
-            );
-          });
-        }
-        batch.push(command);
-      },
-    };
-    return { sent, redis };
+  /** A single connection: its batches as sent from `standalone`. */
+  const stubStandalone = (answer: (calls: unknown[][]) => Promise<Exec>) => {
+    const { batches, redis } = stubConnection(answer);
+    return { redis, sent: (): Sent[] => batches.map((calls) => ({ node: 'standalone', calls })) };
   };
 
   /**
@@ -128,7 +105,7 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
     lastValueFrom(from(items).pipe(batchPipeline(client, build, { maxSize: 10 }), toArray()));
 
   it('sends each command with its prefixed key; each item gets its own reply or error', async () => {
-    const { sent, redis } = stubConnection(async (calls) =>
+    const { sent, redis } = stubStandalone(async (calls) =>
       calls.map(([name, key]): [Error | null, unknown] =>
         key === 'app:bad' ? [replyError('WRONGTYPE Operation against a key'), null] : [null, name],
       ),
@@ -147,7 +124,7 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
       (k) => commands[k]!,
     );
 
-    expect(sent).toEqual([
+    expect(sent()).toEqual([
       {
         node: 'standalone',
         calls: [
@@ -173,7 +150,7 @@ describe('batchPipeline on a RedisClient (stub connection)', () => {
 
   it('gives each item of a round trip that failed as a whole the error', async () => {
     let n = 0;
-    const { redis } = stubConnection(async (calls) => {
+    const { redis } = stubStandalone(async (calls) => {
       n += 1;
       if (n === 1) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       return calls.map((): [null, string] => [null, 'OK']);

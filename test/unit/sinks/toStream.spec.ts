@@ -2,25 +2,15 @@ import * as t from 'io-ts';
 import { firstValueFrom, from, lastValueFrom, tap, toArray } from 'rxjs';
 import type { RedisClient } from '../../../src/connection/RedisClient';
 import { toStream } from '../../../src/sinks/toStream';
+import { stubConnection, type Replies } from '../../support/stubConnection';
 
-/** A standalone client whose pipelines record their XADDs and answer with `exec`. */
+/** A standalone client whose batches record their XADDs' arguments and answer with `exec`. */
 const fakeClient = (exec: (commands: string[][]) => Promise<unknown>) => {
-  const pipelines: string[][][] = [];
-  const client = {
-    key: (n: string) => `app:${n}`,
-    redis: {
-      pipeline: () => {
-        const commands: string[][] = [];
-        pipelines.push(commands);
-        const p = {
-          xadd: (...args: string[]) => (commands.push(args), p),
-          exec: () => exec(commands),
-        };
-        return p;
-      },
-    },
-  } as unknown as RedisClient;
-  return { client, pipelines };
+  const { batches, redis } = stubConnection(
+    (calls) => exec(calls.map((c) => c.slice(1) as string[])) as Promise<Replies>,
+  );
+  const client = { key: (n: string) => `app:${n}`, redis } as unknown as RedisClient;
+  return { client, pipelines: () => batches.map((calls) => calls.map((c) => c.slice(1))) };
 };
 /** An error as ioredis gives a server's error reply. */
 const replyError = (message: string): Error =>
@@ -40,7 +30,7 @@ describe('toStream (with a client)', () => {
       ),
     );
     expect(out).toEqual(['1-0', '2-0', '1-0']);
-    expect(f.pipelines).toEqual([
+    expect(f.pipelines()).toEqual([
       [
         ['app:events', 'MINID', '=', '5-0', '*', 'data', '{"v":1}'],
         ['app:events', 'MINID', '=', '5-0', '*', 'data', '{"v":2}'],
