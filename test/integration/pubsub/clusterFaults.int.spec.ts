@@ -164,8 +164,12 @@ describe('pub/sub on a Cluster whose nodes die', () => {
       pattern: ['before', 'after'],
       sharded: ['before', 'after'],
     });
-    for (const p of all)
-      expect(p.seen).toEqual(['subscribing', 'subscribed', 'reconnecting', 'subscribed']);
+    // every source showed the gap and came back; a subscriber that ioredis placed on a node while
+    // the slots were still settling may be moved once more (a second gap, shown as such)
+    for (const [name, p] of Object.entries(probes))
+      expect(`${name}: ${p.seen.join(' ')}`).toMatch(
+        new RegExp(`^${name}: subscribing subscribed( reconnecting subscribed)+$`),
+      );
     expect(ended).toEqual([]);
     // ioredis retries a lost shard every few milliseconds until the failover: the same error is
     // logged once per window with a count, not hundreds of times
