@@ -43,7 +43,7 @@ import {
   toRedisError,
   type RedisError,
 } from '../errors';
-import { pipelinePerNode } from '../internal/pipelinePerNode';
+import { pipelinePerNode, type KeyedCommand } from '../internal/pipelinePerNode';
 import * as Coalesce from './cacheCoalesce';
 import { InvalidationMessage } from './codecs/InvalidationMessage';
 import { wire, wireCodec } from './codecs/wire';
@@ -903,8 +903,8 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
         pipelinePerNode(
           redis,
           groups,
-          (g) => fulls[g[0]!]!,
-          (p, g) => void p.mget(g.map((i) => fulls[i]!)),
+          (g): KeyedCommand => ['mget', fulls[g[0]!]!, ...g.slice(1).map((i) => fulls[i]!)],
+          client.options.commandTimeoutMs,
           'MGET',
         ),
       true,
@@ -991,9 +991,9 @@ export const make = <A, O = unknown>(options: CacheOptions<A, O>): Cache<A> => {
         pipelinePerNode(
           redis,
           items,
-          (x) => x.full,
-          (p, x) =>
-            void (px === undefined ? p.set(x.full, x.text) : p.set(x.full, x.text, 'PX', px)),
+          (x): KeyedCommand =>
+            px === undefined ? ['set', x.full, x.text] : ['set', x.full, x.text, 'PX', px],
+          client.options.commandTimeoutMs,
           'SET',
         ),
       true,

@@ -883,8 +883,8 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
           pipelinePerNode(
             client.redis,
             found,
-            (k) => k,
-            (p, k) => p.unlink(k),
+            (k) => ['unlink', k],
+            client.options.commandTimeoutMs,
             'UNLINK',
           ),
         ),
@@ -973,8 +973,8 @@ export const make = <A, O = unknown>(config: SessionConfig<A, O>): SessionStore<
           pipelinePerNode(
             client.redis,
             many,
-            (id) => keys.session(id),
-            (p, id) => p.get(keys.session(id)),
+            (id) => ['get', keys.session(id)],
+            client.options.commandTimeoutMs,
             'GET',
           ),
         ),

@@ -1,4 +1,3 @@
-import { Cluster, Command, type ChainableCommander } from 'ioredis';
 import {
   asyncScheduler,
   defer,
@@ -11,12 +10,11 @@ import {
   throwError,
 } from 'rxjs';
 import type { Commands, RedisClient } from '../connection/RedisClient';
-import { commandTimedOut } from '../connection/commandTimeout';
 import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
 /** Re-exported where it is thrown, for imports written against the operator. */
 export { BatchOverflowError };
-import { isRedirection, masterConnection, splitByNode } from '../internal/pipelinePerNode';
-import { sendBatch, type Reply } from '../internal/sendBatch';
+import { sendPerNode, type KeyedCommand } from '../internal/pipelinePerNode';
+import type { Reply } from '../internal/sendBatch';
 
 /**
  * One command: its name, the key it works on, then its other arguments, e.g.
@@ -26,11 +24,7 @@ import { sendBatch, type Reply } from '../internal/sendBatch';
  *
  * @since 0.1.0
  */
-export type BatchCommand = readonly [
-  command: string,
-  key: string,
-  ...args: ReadonlyArray<string | number | Buffer>,
-];
+export type BatchCommand = KeyedCommand;
 
 /**
  * The reply to one command: its value, or its own error.
@@ -73,7 +67,7 @@ export const pipelineRunnerOf = (client: RedisClient | PipelineRunner): Pipeline
           defer(
             () =>
               new Promise<CommandResult[]>((resolve) =>
-                sendPerNode(client, commands, (replies) =>
+                sendClient(client, commands, (replies) =>
                   resolve(
                     commands.map((_, i): CommandResult => {
                       const error = errorOf(replies[i], commands, i);
@@ -84,30 +78,6 @@ export const pipelineRunnerOf = (client: RedisClient | PipelineRunner): Pipeline
               ),
           ),
       };
-
-/** The ioredis command for `command` with its key replaced, as a pipeline's `call` would make it. */
-const commandOf = (command: BatchCommand, key: string): Command => {
-  const args: Array<string | number | Buffer> = [key];
-  for (let a = 2; a < command.length; a++) args.push(command[a]!);
-  return new Command(command[0], args, { replyEncoding: 'utf8' });
-};
-
-/** Queues one command with its key replaced; the common short shapes without an array copy. */
-const queue = (pipeline: ChainableCommander, command: BatchCommand, key: string): void => {
-  switch (command.length) {
-    case 2:
-      pipeline.call(command[0], key);
-      return;
-    case 3:
-      pipeline.call(command[0], key, command[2]!);
-      return;
-    case 4:
-      pipeline.call(command[0], key, command[2]!, command[3]!);
-      return;
-    default:
-      pipeline.call(command[0], key, ...command.slice(2));
-  }
-};
 
 /** The error of the `i`th command, named after it, or `undefined` when it succeeded. */
 const errorOf = (
@@ -120,129 +90,23 @@ const errorOf = (
 };
 
 /**
- * Sends the commands at `indices` (all of them when undefined) as one batch on `redis`: on a
- * single connection in one write (see {@link sendBatch}), through a Cluster as an ioredis
- * pipeline. Calls `done` with the replies, in the order of `indices` (ioredis' replies as they
- * are, errors not mapped yet). Never throws: a round trip that fails as a whole (connection
- * lost) gives each of its commands the error.
+ * {@link sendPerNode} on the client's command connection, the keys with the client's `instance`
+ * prefix; ioredis' replies kept as they are (no object per item, and on a standalone server not
+ * even a copy of the array) and a callback rather than promise chains, so a batch costs less
+ * than a hand-written `await pipeline.exec()`.
  */
-const sendPart = (
-  redis: Commands,
-  commands: ReadonlyArray<BatchCommand>,
-  keys: ReadonlyArray<string> | undefined,
-  indices: ReadonlyArray<number> | undefined,
-  done: (replies: ReadonlyArray<Reply>) => void,
-): void => {
-  const count = indices === undefined ? commands.length : indices.length;
-  const failAll = (e: unknown): void => {
-    const reply: Reply = [e, undefined];
-    done(Array.from({ length: count }, () => reply));
-  };
-  if (!(redis instanceof Cluster)) {
-    const batch = new Array<Command>(count);
-    try {
-      for (let n = 0; n < count; n++) {
-        const i = indices === undefined ? n : indices[n]!;
-        const command = commands[i]!;
-        batch[n] = commandOf(command, keys === undefined ? command[1] : keys[i]!);
-      }
-    } catch (e) {
-      return failAll(e); // nothing was sent
-    }
-    return sendBatch(redis, batch, done);
-  }
-  let sent: Promise<ReadonlyArray<Reply> | null>;
-  try {
-    const pipeline = redis.pipeline();
-    for (let n = 0; n < count; n++) {
-      const i = indices === undefined ? n : indices[n]!;
-      const command = commands[i]!;
-      queue(pipeline, command, keys === undefined ? command[1] : keys[i]!);
-    }
-    sent = pipeline.exec();
-  } catch (e) {
-    return failAll(e);
-  }
-  sent.then((replies) => done(replies ?? []), failAll);
-};
-
-/**
- * {@link sendPart} on a master's own connection, doing what the Cluster pipeline would otherwise
- * do: a command answered with a redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) is sent again
- * through the Cluster, which follows it and refreshes its slot table; and the part times out
- * after the client's command timeout (the client times out what goes through the Cluster; this is
- * the node's own connection), its commands' late replies ignored.
- */
-const sendDirect = (
-  cluster: Cluster,
-  master: Commands,
-  timeoutMs: number,
-  commands: ReadonlyArray<BatchCommand>,
-  keys: ReadonlyArray<string> | undefined,
-  indices: ReadonlyArray<number>,
-  done: (replies: ReadonlyArray<Reply>) => void,
-): void => {
-  let settled = false;
-  const timer = setTimeout(() => {
-    settled = true;
-    const reply: Reply = [commandTimedOut(), undefined];
-    done(indices.map(() => reply));
-  }, timeoutMs);
-  // a pending part keeps the process alive through its connection, not through this timer
-  timer.unref();
-  sendPart(master, commands, keys, indices, (replies) => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    let again: number[] | undefined; // command indices to send through the Cluster
-    let at: number[] | undefined; // and where their replies go in `replies`
-    for (let n = 0; n < replies.length; n++)
-      if (isRedirection(replies[n]?.[0])) {
-        (again ??= []).push(indices[n]!);
-        (at ??= []).push(n);
-      }
-    if (again === undefined) return done(replies);
-    const merged = replies.slice();
-    sendPart(cluster, commands, keys, again, (retried) => {
-      for (let k = 0; k < at!.length; k++) merged[at![k]!] = retried[k];
-      done(merged);
-    });
-  });
-};
-
-/**
- * `pipelinePerNode` for batches: the instance prefix applied, ioredis' replies kept as they are
- * (no object per item, and on a standalone server not even a copy of the array) and a callback
- * rather than promise chains, so a batch costs little more than a hand-written
- * `await pipeline.exec()`. On a Cluster each master's part goes on that master's own connection
- * when it is ready (see {@link masterConnection}), else through the Cluster. Calls `done` once
- * with one reply per command, in input order; never throws.
- */
-const sendPerNode = (
+const sendClient = (
   client: RedisClient,
   commands: ReadonlyArray<BatchCommand>,
   done: (replies: ReadonlyArray<Reply>) => void,
-): void => {
-  const redis = client.redis;
-  const keys = client.options.instance === '' ? undefined : commands.map((c) => client.key(c[1]));
-  if (!(redis instanceof Cluster) || commands.length === 0)
-    return sendPart(redis, commands, keys, undefined, done);
-  const groups =
-    keys === undefined
-      ? splitByNode(redis, commands, (c) => c[1])
-      : splitByNode(redis, keys, (k) => k);
-  const replies = new Array<Reply>(commands.length);
-  let left = groups.size;
-  for (const [node, indices] of groups) {
-    const fill = (part: ReadonlyArray<Reply>): void => {
-      for (let n = 0; n < indices.length; n++) replies[indices[n]!] = part[n];
-      if (--left === 0) done(replies);
-    };
-    const master = masterConnection(redis, node);
-    if (master === undefined) sendPart(redis, commands, keys, indices, fill);
-    else sendDirect(redis, master, client.options.commandTimeoutMs, commands, keys, indices, fill);
-  }
-};
+): void =>
+  sendPerNode(
+    client.redis,
+    commands,
+    client.options.instance === '' ? undefined : commands.map((c) => client.key(c[1])),
+    client.options.commandTimeoutMs,
+    done,
+  );
 
 /**
  * Configuration of {@link batchPipeline}.
@@ -442,7 +306,7 @@ export const batchPipeline = <T, R = unknown>(
         sending.push(batch);
         inFlight++;
         if (runner === undefined) {
-          sendPerNode(client as RedisClient, batch.commands, (replies) => {
+          sendClient(client as RedisClient, batch.commands, (replies) => {
             if (subscriber.closed) return;
             batch.replies = replies;
             finish();

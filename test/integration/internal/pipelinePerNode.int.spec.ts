@@ -1,7 +1,6 @@
-import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../../../src';
-import { groupByNode, pipelinePerNode } from '../../../src/internal/pipelinePerNode';
+import { pipelinePerNode } from '../../../src/internal/pipelinePerNode';
 import { topologies } from '../../support/clients';
 import { uniquePrefix } from '../../support/env';
 
@@ -24,8 +23,8 @@ describe.each(topologies)('pipelinePerNode (%s)', (kind, make) => {
     const results = await pipelinePerNode(
       client.redis,
       items,
-      (x) => x.key,
-      (p, x) => (x.i === 7 ? p.incr(x.key) : p.set(x.key, String(x.i))),
+      (x) => (x.i === 7 ? ['incr', x.key] : ['set', x.key, String(x.i)]),
+      client.options.commandTimeoutMs,
       'SET',
     );
     expect(results).toHaveLength(200);
@@ -39,18 +38,26 @@ describe.each(topologies)('pipelinePerNode (%s)', (kind, make) => {
     );
   });
 
-  it('groups by node: one group standalone, one per master on the Cluster', () => {
+  it('sends one write per node: one on a standalone server, one per master on the Cluster', async () => {
     const keys = Array.from({ length: 100 }, (_, i) => `${prefix}g${i}`);
-    const groups = groupByNode(client.redis, keys, (k) => k);
-    if (client.redis instanceof Cluster) {
-      const cluster = client.redis;
-      expect(groups).toHaveLength(3);
-      for (const g of groups) {
-        expect(new Set(g.map((i) => cluster.slots[calculateSlot(keys[i]!)]?.[0])).size).toBe(1);
-      }
-    } else {
-      expect(groups).toEqual([keys.map((_, i) => i)]);
+    const nodes = client.redis instanceof Cluster ? client.redis.nodes('master') : [client.redis];
+    type Socket = { write: (data: unknown) => boolean };
+    const writes = nodes.map((n) =>
+      jest.spyOn((n as unknown as { stream: Socket }).stream, 'write'),
+    );
+    try {
+      const results = await pipelinePerNode(
+        client.redis,
+        keys,
+        (k) => ['set', k, 'v'],
+        client.options.commandTimeoutMs,
+        'SET',
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      expect(writes.map((w) => w.mock.calls.length)).toEqual(nodes.map(() => 1));
+    } finally {
+      writes.forEach((w) => w.mockRestore());
     }
-    expect(groups.flat().sort((a, b) => a - b)).toEqual(keys.map((_, i) => i));
+    await Promise.all(keys.map((k) => client.redis.del(k)));
   });
 });
