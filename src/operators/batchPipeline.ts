@@ -9,7 +9,7 @@ import {
   type Subscription,
   throwError,
 } from 'rxjs';
-import type { Commands, RedisClient } from '../connection/RedisClient';
+import type { RedisClient } from '../connection/RedisClient';
 import { BatchOverflowError, toRedisError, type RedisError } from '../errors';
 /** Re-exported where it is thrown, for imports written against the operator. */
 export { BatchOverflowError };
