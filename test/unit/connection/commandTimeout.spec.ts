@@ -32,6 +32,14 @@ const connection = () => {
 
 type Send = (...args: unknown[]) => unknown;
 
+/** Advances fake time: `c` is still pending 1 ms before `ms`, and times out at `ms`. */
+const expectTimeoutAt = (c: ReturnType<typeof command>, ms: number): void => {
+  jest.advanceTimersByTime(ms - 1);
+  expect(c.isSettled).toBe(false);
+  jest.advanceTimersByTime(1);
+  expect(c.error?.message).toBe('Command timed out');
+};
+
 describe('installCommandTimeout', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
@@ -49,10 +57,7 @@ describe('installCommandTimeout', () => {
     installCommandTimeout(c, 1000);
     const get = command('get');
     (conn.sendCommand as Send)(get);
-    jest.advanceTimersByTime(999);
-    expect(get.isSettled).toBe(false);
-    jest.advanceTimersByTime(1);
-    expect(get.error?.message).toBe('Command timed out');
+    expectTimeoutAt(get, 1000);
   });
 
   it('leaves answered commands alone and times each late one from its own issue time', () => {
@@ -203,10 +208,7 @@ describe('installCommandTimeout', () => {
     jest.advanceTimersByTime(500);
     const get = command('get');
     (conn.sendCommand as Send)(get);
-    jest.advanceTimersByTime(999);
-    expect(get.isSettled).toBe(false);
-    jest.advanceTimersByTime(1);
-    expect(get.error?.message).toBe('Command timed out');
+    expectTimeoutAt(get, 1000);
     expect(piped.map((x) => x.error)).toEqual([undefined, undefined]);
   });
 });
