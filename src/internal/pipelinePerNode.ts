@@ -1,6 +1,7 @@
 /**
  * One round trip per node for a batch of keyed commands, results back in input order: used by
- * batchPipeline, deadLetter, the cache's getMany/setMany on a Cluster and the session store.
+ * batchPipeline, deadLetter, toStream, the cache's getMany/setMany on a Cluster and the session
+ * store.
  *
  * On a Cluster a round trip reaches one node, so the batch is split by the master that owns each
  * key's slot and the parts are sent in parallel, each on that master's own connection (a

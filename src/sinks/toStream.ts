@@ -1,5 +1,4 @@
 import { Observable, asapScheduler, from, type OperatorFunction } from 'rxjs';
-import { Cluster, Command, type ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../connection/RedisClient';
 import { BatchOverflowError, toRedisError } from '../errors';
 import {
@@ -9,7 +8,7 @@ import {
   type FieldInput,
   type StreamCodec,
 } from '../internal/streamWire';
-import { sendBatch, type Reply } from '../internal/sendBatch';
+import { sendPerNode } from '../internal/pipelinePerNode';
 import type { BatchCommand, PipelineRunner } from '../operators/batchPipeline';
 
 /**
@@ -55,17 +54,6 @@ interface Slot {
   error?: unknown;
   /** Stops listening for the replies (a fake's observable; a real pipeline is just ignored). */
   cancel?: () => void;
-}
-
-/**
- * One pipeline being built: `add` encodes a value and queues its XADD (or throws the
- * `EncodeError`), `send` sends what was added and settles the slot once (ids in order, and the
- * error of the first XADD that failed).
- */
-interface Batch<A> {
-  add(value: A): void;
-  readonly size: number;
-  send(slot: Slot, settle: () => void): void;
 }
 
 /**
@@ -157,12 +145,14 @@ export function toStream<A>(
   }
   head.push('*');
 
-  let openBatch: () => Batch<A>;
-  if ('runPipeline' in client) openBatch = () => fakeBatch(client, stream, head, codec);
-  else {
-    const key = client.key(stream); // prefixed once, not per batch
-    openBatch = () => redisBatch(client, stream, key, head, codec);
-  }
+  // the fake's keys are unprefixed; the client's key is prefixed once, not per batch
+  const key = 'runPipeline' in client ? stream : client.key(stream);
+  // the common entry (`XADD key * data <json>`) without an intermediate field array
+  const entryOf: (value: A) => BatchCommand =
+    codec !== undefined && head.length === 1
+      ? (value) => ['xadd', key, '*', DATA_FIELD, encodeData(stream, value, codec)]
+      : (value) => ['xadd', key, ...head, ...encodeEntry(stream, value, codec)];
+  const send = 'runPipeline' in client ? sendToRunner(client) : sendToRedis(client);
 
   return (source) =>
     new Observable<string>((subscriber) => {
@@ -183,14 +173,14 @@ export function toStream<A>(
         if (sourceDone && inFlight.length === 0 && next === queue.length) subscriber.complete();
       };
 
-      /** Encodes up to `batch` queued values into `into`; stops at one that cannot be encoded. */
-      const take = (slot: Slot, into: Batch<A>): void => {
+      /** Encodes up to `batch` queued values into XADDs; stops at one that cannot be encoded. */
+      const take = (slot: Slot, into: BatchCommand[]): void => {
         const end = Math.min(queue.length, next + batch);
         while (next < end) {
           const value = queue[next] as A;
           queue[next++] = undefined;
           try {
-            into.add(value);
+            into.push(entryOf(value));
           } catch (e) {
             slot.error = e;
             failed = true;
@@ -213,14 +203,14 @@ export function toStream<A>(
         ) {
           const slot: Slot = { done: false, ids: [] };
           inFlight.push(slot);
-          const pipeline = openBatch();
-          take(slot, pipeline);
-          if (pipeline.size === 0) {
+          const commands: BatchCommand[] = [];
+          take(slot, commands);
+          if (commands.length === 0) {
             slot.done = true;
             emitReady();
             continue;
           }
-          pipeline.send(slot, () => {
+          send(commands, slot, () => {
             if (slot.done) return;
             slot.done = true;
             if (slot.error !== undefined) failed = true;
@@ -269,128 +259,52 @@ export function toStream<A>(
     });
 }
 
-type Xadd = (this: ChainableCommander, ...args: string[]) => unknown;
-
-/** Settles `slot` with the replies of its `size` XADDs: their ids, up to the first error. */
-const settleWith = (
-  slot: Slot,
-  size: number,
-  replies: ReadonlyArray<Reply> | null,
-  settle: () => void,
-): void => {
-  for (let i = 0; i < size; i++) {
-    const reply = replies?.[i];
-    const error = reply === undefined ? new Error('no reply for this XADD') : reply[0];
-    if (error) {
-      // it comes before any value of the batch that could not be encoded
-      slot.error = toRedisError(error, 'XADD');
-      break;
-    }
-    slot.ids.push(reply![1] as string);
-  }
-  settle();
-};
+/**
+ * Sends a batch's XADDs and settles its slot once: the ids in order, up to the error of the first
+ * XADD that failed.
+ */
+type Send = (commands: ReadonlyArray<BatchCommand>, slot: Slot, settle: () => void) => void;
 
 /**
- * The XADDs of one batch on the client's command connection: on a single connection as one
- * write (see {@link sendBatch}), on a Cluster as a pipeline to the node of the stream's slot.
+ * On the client's command connection (see {@link sendPerNode}): one write on a single
+ * connection; on a Cluster, on the own connection of the master of the stream's slot.
  */
-const redisBatch = <A>(
-  client: RedisClient,
-  stream: string,
-  key: string,
-  head: ReadonlyArray<string>,
-  codec: StreamCodec<A> | undefined,
-): Batch<A> => {
-  const redis = client.redis;
-  if (!(redis instanceof Cluster)) {
-    const commands: Command[] = [];
-    const xadd = (args: Array<string | Buffer>): void => {
-      commands.push(new Command('xadd', args, { replyEncoding: 'utf8' }));
-    };
-    return {
-      add:
-        codec === undefined
-          ? (value) => xadd([key, ...head, ...encodeEntry(stream, value)])
-          : head.length === 1
-            ? (value) => xadd([key, '*', DATA_FIELD, encodeData(stream, value, codec)])
-            : (value) => xadd([key, ...head, DATA_FIELD, encodeData(stream, value, codec)]),
-      get size() {
-        return commands.length;
-      },
-      send: (slot, settle) =>
-        sendBatch(redis, commands, (replies) => settleWith(slot, commands.length, replies, settle)),
-    };
-  }
-  const pipeline = redis.pipeline();
-  const xadd = pipeline.xadd as unknown as Xadd;
-  let size = 0;
-  return {
-    // the common entry (`XADD key * data <json>`) built without an array per value
-    add:
-      codec === undefined
-        ? (value) => {
-            xadd.call(pipeline, key, ...head, ...encodeEntry(stream, value));
-            size++;
-          }
-        : head.length === 1
-          ? (value) => {
-              xadd.call(pipeline, key, '*', DATA_FIELD, encodeData(stream, value, codec));
-              size++;
-            }
-          : (value) => {
-              xadd.call(pipeline, key, ...head, DATA_FIELD, encodeData(stream, value, codec));
-              size++;
-            },
-    get size() {
-      return size;
-    },
-    send: (slot, settle) => {
-      pipeline.exec().then(
-        (replies) => settleWith(slot, size, replies, settle),
-        (e: unknown) => {
-          // the round trip failed as a whole (connection lost): nothing of it is known
-          slot.error = toRedisError(e, 'XADD');
-          settle();
-        },
-      );
-    },
-  };
-};
+const sendToRedis =
+  (client: RedisClient): Send =>
+  (commands, slot, settle) =>
+    sendPerNode(client.redis, commands, undefined, client.options.commandTimeoutMs, (replies) => {
+      for (let i = 0; i < commands.length; i++) {
+        const reply = replies[i];
+        const error = reply === undefined ? new Error('no reply for this XADD') : reply[0];
+        if (error) {
+          // it comes before any value of the batch that could not be encoded
+          slot.error = toRedisError(error, 'XADD');
+          break;
+        }
+        slot.ids.push(reply![1] as string);
+      }
+      settle();
+    });
 
-/** A pipeline of a {@link PipelineRunner} such as the testing kit's fake (keys unprefixed). */
-const fakeBatch = <A>(
-  runner: PipelineRunner,
-  stream: string,
-  head: ReadonlyArray<string>,
-  codec: StreamCodec<A> | undefined,
-): Batch<A> => {
-  const commands: BatchCommand[] = [];
-  return {
-    add: (value) => {
-      commands.push(['xadd', stream, ...head, ...encodeEntry(stream, value, codec)]);
-    },
-    get size() {
-      return commands.length;
-    },
-    send: (slot, settle) => {
-      const sub = from(runner.runPipeline(commands)).subscribe({
-        next: (results) => {
-          for (const r of results) {
-            if (!r.ok) {
-              slot.error = r.error;
-              break;
-            }
-            slot.ids.push(String(r.value));
+/** Through a {@link PipelineRunner} such as the testing kit's fake, whose replies are observables. */
+const sendToRunner =
+  (runner: PipelineRunner): Send =>
+  (commands, slot, settle) => {
+    const sub = from(runner.runPipeline(commands)).subscribe({
+      next: (results) => {
+        for (const r of results) {
+          if (!r.ok) {
+            slot.error = r.error;
+            break;
           }
-        },
-        error: (e: unknown) => {
-          slot.error = toRedisError(e, 'XADD');
-          settle();
-        },
-        complete: settle,
-      });
-      if (!sub.closed) slot.cancel = () => sub.unsubscribe();
-    },
+          slot.ids.push(String(r.value));
+        }
+      },
+      error: (e: unknown) => {
+        slot.error = toRedisError(e, 'XADD');
+        settle();
+      },
+      complete: settle,
+    });
+    if (!sub.closed) slot.cancel = () => sub.unsubscribe();
   };
-};

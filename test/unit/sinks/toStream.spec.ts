@@ -9,7 +9,11 @@ const fakeClient = (exec: (commands: string[][]) => Promise<unknown>) => {
   const { batches, redis } = stubConnection(
     (calls) => exec(calls.map((c) => c.slice(1) as string[])) as Promise<Replies>,
   );
-  const client = { key: (n: string) => `app:${n}`, redis } as unknown as RedisClient;
+  const client = {
+    key: (n: string) => `app:${n}`,
+    redis,
+    options: { commandTimeoutMs: 5000 },
+  } as unknown as RedisClient;
   return { client, pipelines: () => batches.map((calls) => calls.map((c) => c.slice(1))) };
 };
 /** An error as ioredis gives a server's error reply. */
